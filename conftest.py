@@ -1,0 +1,30 @@
+"""Shared fixtures for tests and doctests: fresh names and seed for every test."""
+
+import numpy as np
+import pytest
+
+import minikeras
+from minikeras import backend
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state():
+    backend.clear_session()
+    minikeras.utils.set_random_seed(1234)
+    previous = backend.floatx()
+    yield
+    backend.set_floatx(previous)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True)
+def _doctest_namespace(doctest_namespace):
+    from minikeras.layers import Activation, Dense, Input
+    from minikeras.models import Sequential
+
+    doctest_namespace.update(np=np, mk=minikeras, Sequential=Sequential, Dense=Dense,
+                             Activation=Activation, Input=Input, json=__import__("json"))

@@ -1,0 +1,87 @@
+"""Checks shared by every module, so recurring messages read the same everywhere."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+
+def shape_str(shape: Iterable[Any]) -> str:
+    """Formats a shape as a plain Python tuple, ``None`` for unknown dimensions."""
+    dims = tuple(None if d is None else int(d) for d in shape)
+    return repr(dims)
+
+
+def check_positive_int(owner: str, name: str, value: Any) -> int:
+    """Returns ``value`` as an ``int`` or raises a ``ValueError`` naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(
+            f"{owner} expects `{name}` to be a positive integer. "
+            f"Received: {name}={value!r}."
+        )
+    return int(value)
+
+
+def check_no_unknown_kwargs(owner: str, kwargs: dict[str, Any], allowed: Iterable[str] = ()) -> None:
+    """Raises ``TypeError`` listing any keyword argument not in ``allowed``."""
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        listed = ", ".join(f"`{k}`" for k in unknown)
+        raise TypeError(
+            f"{owner} received unknown keyword argument(s): {listed}. "
+            "Check the spelling against the documented arguments."
+        )
+
+
+def pop_legacy_kwarg(
+    owner: str,
+    kwargs: dict[str, Any],
+    old: str,
+    new: str,
+    current: Any,
+    default: Any,
+    *,
+    convert: Any = None,
+) -> Any:
+    """Maps a Keras 1/2 keyword (``old``) onto its Keras 3 name (``new``).
+
+    Emits one ``DeprecationWarning`` naming the replacement. Passing both names is
+    an error, as it was in Keras 2.
+
+    Returns:
+        The value to use for ``new``.
+    """
+    if old not in kwargs:
+        return current
+    value = kwargs.pop(old)
+    if current is not default:
+        raise TypeError(
+            f"{owner} received both the legacy argument `{old}` and its replacement "
+            f"`{new}`. Pass only `{new}`."
+        )
+    warnings.warn(
+        f"`{old}` is a Keras 1/2 argument of {owner}; use `{new}` instead "
+        f"(`{new}={value!r}`).",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return convert(value) if convert is not None else value
+
+
+def check_finite(array: np.ndarray, what: str, *, chunk_rows: int = 65536) -> None:
+    """Raises ``ValueError`` if ``array`` holds NaN or infinity (checked in chunks)."""
+    if array.dtype.kind not in "fc":
+        return
+    n = array.shape[0] if array.ndim else 1
+    flat = array.reshape(n, -1) if array.ndim else array.reshape(1, 1)
+    for start in range(0, n, chunk_rows):
+        block = flat[start : start + chunk_rows]
+        if not np.isfinite(block).all():
+            bad = start + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
+            raise ValueError(
+                f"{what} contains NaN or infinite values (first at row {bad}). "
+                "Remove or impute them before training, e.g. with np.nan_to_num."
+            )

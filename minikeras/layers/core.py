@@ -1,0 +1,208 @@
+"""The fully connected ``Dense`` layer and the ``Activation`` layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minikeras import activations, initializers
+from minikeras._validation import check_positive_int, pop_legacy_kwarg
+from minikeras.layers.base import Layer, register
+
+
+@register()
+class Dense(Layer):
+    """Fully connected layer: ``a = activation(x @ kernel + bias)``.
+
+    The kernel has shape ``(input_dim, units)``. With ``delta = dL/dz`` the
+    backward pass computes ``dkernel = x^T delta``, ``dbias = sum(delta, axis=0)``
+    and ``dx = delta kernel^T``, the matrix form of
+    ``delta_l = f'(z_l) * (W_{l+1}^T delta_{l+1})``.
+
+    Args:
+        units: Number of output units, a positive integer.
+        activation: Activation name or object; ``None`` means linear.
+        use_bias: Whether to add a bias vector. Defaults to ``True``.
+        kernel_initializer: Defaults to ``"glorot_uniform"``.
+        bias_initializer: Defaults to ``"zeros"``.
+        **kwargs: Common layer arguments (``name``, ``input_dim``, ``input_shape``, ...)
+            and the Keras 1 names ``output_dim`` (for ``units``) and ``init``
+            (for ``kernel_initializer``), which warn.
+
+    Input shape:
+        ``(batch_size, ..., input_dim)``.
+
+    Output shape:
+        ``(batch_size, ..., units)``.
+
+    Example:
+        >>> layer = Dense(3, input_dim=2)
+        >>> layer(np.ones((4, 2), dtype="float32")).shape
+        (4, 3)
+    """
+
+    def __init__(self, units: int | None = None, activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None,
+                 bias_constraint: Any = None, **kwargs: Any) -> None:
+        units = pop_legacy_kwarg("Dense", kwargs, "output_dim", "units", units, None)
+        kernel_initializer = pop_legacy_kwarg(
+            "Dense", kwargs, "init", "kernel_initializer", kernel_initializer, "glorot_uniform")
+        use_bias = pop_legacy_kwarg("Dense", kwargs, "bias", "use_bias", use_bias, True)
+        for unsupported, value in (("kernel_regularizer", kernel_regularizer),
+                                   ("bias_regularizer", bias_regularizer),
+                                   ("activity_regularizer", activity_regularizer),
+                                   ("kernel_constraint", kernel_constraint),
+                                   ("bias_constraint", bias_constraint),
+                                   ("quantization_config", kwargs.pop("quantization_config", None))):
+            if value is not None:
+                raise NotImplementedError(
+                    f"Dense(`{unsupported}=...`) is not supported by this version of minikeras. "
+                    f"Received: {unsupported}={value!r}. Remove the argument."
+                )
+        if units is None:
+            raise TypeError("Dense is missing the required argument `units` (e.g. Dense(64)).")
+        super().__init__(**kwargs)
+        self.units = check_positive_int("Dense", "units", units)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel = None
+        self.bias = None
+        self._x: np.ndarray | None = None
+        self._z: np.ndarray | None = None
+        self._a: np.ndarray | None = None
+        self._in_shape: tuple[int, ...] = ()
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ValueError(
+                f"Layer '{self.name}' (Dense) needs a known last input dimension. "
+                f"Received input shape {tuple(input_shape)}."
+            )
+        self.kernel = self.add_weight("kernel", (int(input_dim), self.units), self.kernel_initializer)
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer)
+        super().build(input_shape)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def call(self, x, training=False):
+        flat = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        z = flat @ self.kernel.value
+        if self.use_bias:
+            z += self.bias.value
+        act = self.activation
+        if training:
+            self._x = flat
+            self._in_shape = x.shape
+            self._z = z if act.uses_input else None
+        a = act.forward(z, out=None if act.uses_input else z)
+        if training:
+            self._a = a
+        return a.reshape(x.shape[:-1] + (self.units,)) if x.ndim != 2 else a
+
+    def backward(self, grad):
+        grad = grad.reshape(-1, self.units)
+        delta = self.activation.backward(grad, self._z, self._a)
+        return self.backward_logits(delta)
+
+    def backward_logits(self, delta: np.ndarray) -> np.ndarray | None:
+        """Backward pass from ``delta = dL/dz``, the gradient before the activation."""
+        x = self._x
+        if x is None:
+            raise RuntimeError(
+                f"Layer '{self.name}' (Dense): backward() needs a preceding call with training=True."
+            )
+        np.matmul(x.T, delta, out=self.kernel.grad)
+        if self.use_bias:
+            np.sum(delta, axis=0, out=self.bias.grad)
+        if not self.need_input_grad:
+            return None
+        dx = delta @ self.kernel.value.T
+        return dx.reshape(self._in_shape) if len(self._in_shape) != 2 else dx
+
+    def clear_cache(self):
+        self._x = self._z = self._a = None
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": None,
+            "bias_regularizer": None,
+            "kernel_constraint": None,
+            "bias_constraint": None,
+        })
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("activity_regularizer", "quantization_config", "lora_rank", "lora_alpha"):
+            if config.get(key, 0) is None:
+                del config[key]
+        return super().from_config(config)
+
+
+@register()
+class Activation(Layer):
+    """Applies an activation function to its input.
+
+    Args:
+        activation: Activation name (``"relu"``, ``"softmax"``, ...) or object.
+
+    Input shape:
+        Any.
+
+    Output shape:
+        Same as the input.
+
+    Example:
+        >>> Activation("relu")(np.array([[-1.0, 2.0]])).tolist()
+        [[0.0, 2.0]]
+    """
+
+    def __init__(self, activation: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+        self._x: np.ndarray | None = None
+        self._a: np.ndarray | None = None
+
+    def call(self, x, training=False):
+        act = self.activation
+        a = act.forward(x)
+        if a is x:
+            a = x.copy()
+        if training:
+            self._x = x if act.uses_input else None
+            self._a = a
+        return a
+
+    def backward(self, grad):
+        if self._a is None:
+            raise RuntimeError(
+                f"Layer '{self.name}' (Activation): backward() needs a preceding call with training=True."
+            )
+        return self.activation.backward(grad, self._x, self._a)
+
+    def backward_logits(self, delta: np.ndarray) -> np.ndarray:
+        """Backward pass from the gradient before the activation: passes it through."""
+        return delta
+
+    def clear_cache(self):
+        self._x = self._a = None
+
+    def get_config(self):
+        config = super().get_config()
+        config["activation"] = activations.serialize(self.activation)
+        return config

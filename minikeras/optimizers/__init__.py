@@ -1,0 +1,9 @@
+"""Optimizers: turn gradients into weight updates, in place."""
+
+from __future__ import annotations
+
+from minikeras.optimizers import schedules
+from minikeras.optimizers.base import Optimizer, deserialize, get, register, serialize
+from minikeras.optimizers.sgd import SGD
+
+__all__ = ["SGD", "Optimizer", "deserialize", "get", "register", "schedules", "serialize"]
