@@ -27,7 +27,7 @@ def make_data(n_train=4000, n_test=1000, seed=0):
     return x[:n_train], y[:n_train], x[n_train:], y[n_train:]
 
 
-def main(verbose="auto", seed=1):
+def main(seed=1):
     """Trains, evaluates, saves and reloads the slide's model; returns (loss, accuracy)."""
     set_random_seed(seed)
     X_train, Y_train, X_test, Y_test = make_data()

@@ -138,6 +138,8 @@ class Sequential(Trainer):
             else:
                 layer.check_input(tuple(0 if d is None else d for d in shape))
             shape = layer.compute_output_shape(shape)
+            for var in layer.weights:
+                var.path = f"{self.name}/{layer.name}/{var.name}"
         self.built = bool(self._layers)
 
     @property

@@ -134,7 +134,7 @@ def _write_layer_weights(root: Any, model: Any) -> None:
     root.attrs["keras_version"] = np.bytes_(KERAS_VERSION.encode())
     for layer in sorted(model.layers, key=lambda layer: layer.name):
         group = root.create_group(layer.name)
-        names = [f"{model.name}/{v.path}" for v in layer.weights]
+        names = [v.path for v in layer.weights]
         write_str_list(group, "weight_names", names)
         for name, var in zip(names, layer.weights):
             group.create_dataset(name, data=var.value)
