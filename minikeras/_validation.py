@@ -45,11 +45,13 @@ def pop_legacy_kwarg(
     default: Any,
     *,
     convert: Any = None,
+    stacklevel: int = 3,
 ) -> Any:
     """Maps a Keras 1/2 keyword (``old``) onto its Keras 3 name (``new``).
 
-    Emits one ``DeprecationWarning`` naming the replacement. Passing both names is
-    an error, as it was in Keras 2.
+    Emits one ``DeprecationWarning`` naming the replacement, attributed to the frame
+    ``stacklevel`` levels up (the user's call for a direct caller of this function).
+    Passing both names is an error, as it was in Keras 2.
 
     Returns:
         The value to use for ``new``.
@@ -66,7 +68,7 @@ def pop_legacy_kwarg(
         f"`{old}` is a Keras 1/2 argument of {owner}; use `{new}` instead "
         f"(`{new}={value!r}`).",
         DeprecationWarning,
-        stacklevel=3,
+        stacklevel=stacklevel,
     )
     return convert(value) if convert is not None else value
 

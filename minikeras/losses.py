@@ -90,14 +90,16 @@ class Loss:
 
     def check_targets(self, y_shape: tuple[int, ...], y_dtype: np.dtype, output_shape: tuple[int | None, ...]) -> None:
         """Raises ``ValueError`` if targets of this shape do not fit this loss."""
-        y_shape = tuple(y_shape)
+        received = tuple(y_shape)
         expected = tuple(output_shape)
+        y_shape = received
         if len(y_shape) == len(expected) - 1:
             y_shape = y_shape + (1,)
         if len(y_shape) != len(expected) or y_shape[1:] != expected[1:]:
             raise ValueError(
                 f"Loss '{self.name}' expects targets shaped like the model output "
-                f"{shape_str(expected)}, but received targets of shape {shape_str(y_shape)}."
+                f"{shape_str(expected)}, but received targets of shape {shape_str(received)}. "
+                "Give y one column per model output, or change the units of the last layer."
             )
 
     def get_config(self) -> dict[str, Any]:
@@ -365,12 +367,18 @@ class SparseCategoricalCrossentropy(_CrossEntropy):
         if y.size == 0:
             return
         if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
-            raise ValueError(f"Loss '{self.name}' expects integer class labels; received non-integer values.")
+            example = y.ravel()[np.flatnonzero(y.ravel() != np.round(y.ravel()))[0]]
+            raise ValueError(
+                f"Loss '{self.name}' expects integer class labels; received non-integer values such "
+                f"as {example}. Pass class indices 0, 1, 2, ... (e.g. y.astype(int)), or use "
+                "loss='categorical_crossentropy' for soft targets."
+            )
         low, high = y.min(), y.max()
         if low < 0 or high >= num_classes:
             raise ValueError(
                 f"Loss '{self.name}' expects class labels in [0, {num_classes - 1}] for a model "
-                f"with {num_classes} outputs. Received labels from {low} to {high}."
+                f"with {num_classes} outputs. Received labels from {low} to {high}. Give the last "
+                "layer one unit per class, or number the classes from 0."
             )
 
     def call(self, y_true, y_pred):
@@ -389,7 +397,7 @@ class SparseCategoricalCrossentropy(_CrossEntropy):
         q = y_pred / total
         picked = q[rows, y_true]
         p, inside = _clip(picked)
-        g_picked = -inside / p
+        g_picked = -(inside / p)
         g = -(g_picked * picked)[:, None] * np.ones_like(q)
         g[rows, y_true] += g_picked
         g /= total
@@ -411,12 +419,16 @@ def get(identifier: Any) -> Loss:
 
     Raises:
         ValueError: For an unknown name, listing the valid ones.
-        TypeError: For a plain function, which gives no gradient.
+        TypeError: For a plain function, which gives no gradient (minikeras's own
+            loss functions, such as ``losses.mean_squared_error``, are accepted).
     """
     if isinstance(identifier, Loss):
         return identifier
     if isinstance(identifier, (str, dict)):
         return _registry.get(identifier)
+    builtin = getattr(identifier, "_minikeras_loss", None)
+    if builtin is not None:
+        return builtin()
     raise TypeError(
         f"Expected a loss name or a minikeras.losses.Loss; received {identifier!r}. "
         "A plain function gives no gradient: subclass Loss and implement call and "
@@ -440,6 +452,7 @@ def _function(cls: type[Loss]) -> Any:
         return instance.call(instance.prepare_targets(y_true, y_pred), y_pred)
 
     fn.__name__ = cls.fn_name
+    fn._minikeras_loss = cls  # lets compile(loss=losses.mse) use the class, as in Keras
     fn.__doc__ = f"Per-sample {cls.fn_name.replace('_', ' ')}, shape ``(N,)``. See :class:`{cls.__name__}`."
     return fn
 

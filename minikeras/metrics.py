@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 import numpy as np
@@ -165,7 +166,9 @@ def resolve(identifier: Any, y_shape: tuple[int, ...], output_shape: tuple[int |
     if identifier in losses.names():
         return LossMetric(identifier, name=identifier)
     known = sorted(set(_registry.names()) | set(losses.names()) | {"accuracy", "acc"})
-    raise ValueError(f"Unknown metric {identifier!r}. Known metric names: {', '.join(known)}.")
+    close = difflib.get_close_matches(identifier, known, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"Unknown metric {identifier!r}.{hint} Known metric names: {', '.join(known)}.")
 
 
 def check(identifier: Any) -> None:

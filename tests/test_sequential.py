@@ -198,3 +198,13 @@ def test_float64_models_compute_in_float64():
     model = Sequential([Input((3,)), Dense(2)])
     assert model.get_weights()[0].dtype == np.float64
     assert model.predict(np.ones((2, 3), dtype="float32"), verbose=0).dtype == np.float64
+
+
+def test_frozen_model_is_not_trained():
+    model = Sequential([Input((3,)), Dense(2)], trainable=False)
+    model.compile(optimizer="sgd", loss="mse")
+    before = model.get_weights()
+    model.fit(np.ones((4, 3)), np.zeros((4, 2)), verbose=0)
+    model.train_on_batch(np.ones((4, 3)), np.zeros((4, 2)))
+    for got, expected in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(got, expected)

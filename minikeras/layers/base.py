@@ -55,15 +55,20 @@ class Variable:
         """Returns a copy of the value."""
         return self.value.copy()
 
-    def assign(self, value: Any) -> None:
-        """Copies ``value`` into the weight in place, after checking its shape."""
+    def check_assignable(self, value: Any) -> np.ndarray:
+        """Returns ``value`` as an array, or raises ``ValueError`` if its shape differs."""
         value = np.asarray(value)
         if value.shape != self.value.shape:
             raise ValueError(
                 f"Cannot assign a value of shape {shape_str(value.shape)} to weight "
-                f"'{self.path}' of shape {shape_str(self.value.shape)}."
+                f"'{self.path}' of shape {shape_str(self.value.shape)}. "
+                f"Pass an array of shape {shape_str(self.value.shape)}."
             )
-        np.copyto(self.value, value, casting="unsafe")
+        return value
+
+    def assign(self, value: Any) -> None:
+        """Copies ``value`` into the weight in place, after checking its shape."""
+        np.copyto(self.value, self.check_assignable(value), casting="unsafe")
 
     def __repr__(self) -> str:
         return f"<Variable path={self.path} shape={self.shape} dtype={self.dtype}>"
@@ -151,8 +156,10 @@ class Layer:
         if len(weights) != len(own):
             raise ValueError(
                 f"Layer '{self.name}' ({type(self).__name__}) expects {len(own)} weight "
-                f"arrays, but received {len(weights)}."
+                f"arrays, but received {len(weights)}. Pass a list shaped like layer.get_weights()."
             )
+        for var, value in zip(own, weights):
+            var.check_assignable(value)
         for var, value in zip(own, weights):
             var.assign(value)
 

@@ -14,6 +14,11 @@ import numpy as np
 from minikeras._validation import check_finite, shape_str
 
 
+def call_name(caller: str) -> str:
+    """``"fit"`` -> ``"fit()"``; a name that already has parentheses is kept."""
+    return caller if caller.endswith(")") else f"{caller}()"
+
+
 def as_array(data: Any, what: str) -> np.ndarray:
     """Returns ``data`` as an array (lists, and objects with ``to_numpy()``, accepted)."""
     if hasattr(data, "to_numpy") and not isinstance(data, np.ndarray):
@@ -46,23 +51,32 @@ class ArrayData:
 
     def __init__(self, x: Any, y: Any = None, sample_weight: Any = None, *, dtype: str,
                  y_dtype: str | None = None, caller: str = "fit") -> None:
-        self.x = as_array(x, f"{caller}() argument `x`")
-        self.y = None if y is None else as_array(y, f"{caller}() argument `y`")
-        self.sample_weight = None if sample_weight is None else as_array(sample_weight, f"{caller}() argument `sample_weight`")
+        call = call_name(caller)
+        self.x = as_array(x, f"{call} argument `x`")
+        self.y = None if y is None else as_array(y, f"{call} argument `y`")
+        self.sample_weight = None if sample_weight is None else as_array(sample_weight, f"{call} argument `sample_weight`")
         self.dtype = np.dtype(dtype)
         self.y_dtype = np.dtype(y_dtype) if y_dtype else self.dtype
         n = self.x.shape[0]
         for name, arr in (("y", self.y), ("sample_weight", self.sample_weight)):
             if arr is not None and arr.shape[0] != n:
                 raise ValueError(
-                    f"{caller}() received x with {n} samples and {name} with {arr.shape[0]} "
+                    f"{call} received x with {n} samples and {name} with {arr.shape[0]} "
                     f"samples. x and {name} must have the same number of samples (first dimension)."
                 )
         if self.sample_weight is not None and self.sample_weight.ndim != 1:
+            if self.sample_weight.size != n:
+                raise ValueError(
+                    f"{call} expects `sample_weight` of shape ({n},): one weight per sample. "
+                    f"Received shape {shape_str(self.sample_weight.shape)}. Pass a 1-D array, "
+                    "e.g. sample_weight[:, 0]."
+                )
             self.sample_weight = self.sample_weight.reshape(n)
-        check_finite(self.x, f"{caller}() argument `x`")
+        check_finite(self.x, f"{call} argument `x`")
         if self.y is not None:
-            check_finite(self.y, f"{caller}() argument `y`")
+            check_finite(self.y, f"{call} argument `y`")
+        if self.sample_weight is not None:
+            check_finite(self.sample_weight, f"{call} argument `sample_weight`")
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
@@ -76,9 +90,11 @@ class ArrayData:
         n = len(self)
         split_at = int(np.floor(n * (1.0 - validation_split)))
         if split_at == 0 or split_at == n:
+            empty = "training" if split_at == 0 else "validation"
             raise ValueError(
-                f"validation_split={validation_split} leaves an empty training or validation set "
-                f"for {n} samples. Use more data or a different split."
+                f"validation_split={validation_split} leaves an empty {empty} set for {n} samples "
+                f"({split_at} for training, {n - split_at} for validation); each needs at least one "
+                "sample. Use more data or a different validation_split."
             )
         return self._slice(slice(0, split_at)), self._slice(slice(split_at, n))
 
@@ -148,6 +164,6 @@ def check_features(x_shape: tuple[int, ...], expected: tuple[int | None, ...], m
             detail = f"expects inputs of shape {shape_str(expected)}, but x has shape {shape_str(x_shape)}"
         raise ValueError(
             f"Model '{model_name}' {detail} (x shape {shape_str(x_shape)}, model input shape "
-            f"{shape_str(expected)}) in {caller}(). Pass data with the model's input width, "
+            f"{shape_str(expected)}) in {call_name(caller)}. Pass data with the model's input width, "
             "or build the model for this width."
         )

@@ -14,6 +14,7 @@ from minikeras._validation import shape_str
 from minikeras.backend import config as _config
 from minikeras.backend.naming import unique_name
 from minikeras.layers import InputLayer, KerasTensor, Layer
+from minikeras.models.data import check_features
 from minikeras.models.trainer import Trainer
 from minikeras.saving import legacy_h5
 
@@ -80,8 +81,15 @@ class Sequential(Trainer):
             )
         if isinstance(layer, InputLayer):
             if self._input_layer is not None or self._layers:
+                if self._input_layer is not None:
+                    found = (f"model '{self.name}' already has the input '{self._input_layer.name}' "
+                             f"of shape {shape_str(self._input_layer.batch_shape)}")
+                else:
+                    found = f"model '{self.name}' already has {len(self._layers)} layer(s)"
                 raise ValueError(
-                    "An InputLayer can only be the first layer of a Sequential model, and only once."
+                    "An InputLayer can only be the first layer of a Sequential model, and only once. "
+                    f"Received the input '{layer.name}' of shape {shape_str(layer.batch_shape)}, but "
+                    f"{found}. Declare the input once, as the first element."
                 )
             self._input_layer = layer
         else:
@@ -165,6 +173,7 @@ class Sequential(Trainer):
         x = np.asarray(x, dtype=self.dtype)
         if not self.built:
             self.build((None,) + x.shape[1:])
+        check_features(x.shape, self.input_shape, self.name, "__call__")
         return self._forward(x, training=training)
 
     # -- weights ----------------------------------------------------------------------------
@@ -196,8 +205,11 @@ class Sequential(Trainer):
         expected = sum(len(layer.weights) for layer in self._layers)
         if len(weights) != expected:
             raise ValueError(
-                f"Model '{self.name}' expects a list of {expected} weight arrays, but received {len(weights)}."
+                f"Model '{self.name}' expects a list of {expected} weight arrays, but received {len(weights)}. "
+                "Pass a list shaped like model.get_weights()."
             )
+        for var, value in zip(self.weights, weights):
+            var.check_assignable(value)
         start = 0
         for layer in self._layers:
             count = len(layer.weights)

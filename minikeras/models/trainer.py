@@ -13,11 +13,11 @@ import numpy as np
 
 from minikeras import losses, optimizers
 from minikeras import metrics as metrics_module
-from minikeras._validation import check_no_unknown_kwargs, check_positive_int, pop_legacy_kwarg
+from minikeras._validation import check_no_unknown_kwargs, check_positive_int, pop_legacy_kwarg, shape_str
 from minikeras.backend import random as _random
 from minikeras.callbacks import Callback, CallbackList, History, ProgbarLogger
 from minikeras.callbacks.progbar import resolve_verbose
-from minikeras.models.data import ArrayData, check_features
+from minikeras.models.data import ArrayData, call_name, check_features
 
 _NO_EFFECT_COMPILE = ("run_eagerly", "steps_per_execution", "jit_compile", "auto_scale_loss")
 
@@ -88,10 +88,11 @@ class Trainer:
     def _data(self, x: Any, y: Any, sample_weight: Any, caller: str) -> ArrayData:
         needs_y = caller != "predict"
         if needs_y and y is None:
-            raise ValueError(f"{caller}() needs targets `y` for the inputs `x`.")
+            raise ValueError(f"{call_name(caller)} needs targets `y` for the inputs `x`.")
         x_probe = x if isinstance(x, np.ndarray) else None
         if not self.built:
             probe = ArrayData(x, None, None, dtype=self.dtype, caller=caller).x if x_probe is None else x_probe
+            _check_rank(probe.shape, caller)
             self.build((None,) + tuple(probe.shape[1:]))
         y_dtype = None
         if self.loss is not None and self.loss.target_kind == "sparse":
@@ -107,11 +108,11 @@ class Trainer:
     # -- one step -----------------------------------------------------------------------
     def _prepare_training(self) -> None:
         stack = self._stack()
-        trainable = [i for i, layer in enumerate(stack) if layer.trainable_weights]
+        trainable = [i for i, layer in enumerate(stack) if layer.trainable_weights and self.trainable]
         self._first_trainable = trainable[0] if trainable else len(stack)
         for i, layer in enumerate(stack):
             layer.need_input_grad = i > self._first_trainable
-        self._train_vars = [v for layer in stack for v in layer.trainable_weights]
+        self._train_vars = list(self.trainable_weights)
         last = stack[-1] if stack else None
         self._head_activation = getattr(last, "activation", None) if hasattr(last, "backward_logits") else None
 
@@ -191,13 +192,19 @@ class Trainer:
         check_no_unknown_kwargs("fit()", kwargs)
         self._assert_compiled("fit")
         batch_size = 32 if batch_size is None else check_positive_int("fit()", "batch_size", batch_size)
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(
+                f"fit() expects `epochs` to be a non-negative integer. Received: epochs={epochs!r}."
+            )
         epochs = int(epochs)
         verbose = resolve_verbose(verbose)
-        if not 0.0 <= float(validation_split) < 1.0:
+        if (isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.number))
+                or not 0.0 <= float(validation_split) < 1.0):
             raise ValueError(
-                f"fit() expects `validation_split` in [0, 1). Received: validation_split={validation_split!r}."
+                f"fit() expects `validation_split` to be a number in [0, 1), e.g. 0.2. "
+                f"Received: validation_split={validation_split!r}."
             )
-        if shuffle not in (True, False, "batch"):
+        if not isinstance(shuffle, (bool, np.bool_, int, str)) or shuffle not in (True, False, "batch"):
             raise ValueError(f"fit() expects `shuffle` to be True, False or 'batch'. Received: shuffle={shuffle!r}.")
         data = self._data(x, y, sample_weight, "fit")
         val = None
@@ -350,6 +357,7 @@ class Trainer:
         """Returns the outputs for one batch ``x`` (no batching, no progress bar)."""
         x = np.asarray(x, dtype=self.dtype)
         if not self.built:
+            _check_rank(x.shape, "predict_on_batch")
             self.build((None,) + x.shape[1:])
         check_features(x.shape, self.input_shape, self.name, "predict_on_batch")
         return self._forward(x, training=False)
@@ -428,6 +436,16 @@ class Trainer:
             else:
                 metric_specs.append(_metric_name(spec))
         self.compile(optimizer=optimizer, loss=config["loss"], metrics=metric_specs)
+
+
+def _check_rank(shape: tuple[int, ...], caller: str) -> None:
+    """Raises ``ValueError`` if inputs have no feature axis, before a model is built on them."""
+    if len(shape) < 2:
+        raise ValueError(
+            f"{call_name(caller)} expects `x` of shape (samples, features), but received x of shape "
+            f"{shape_str(shape)}. For a single feature use x.reshape(-1, 1); for a single sample, "
+            "x.reshape(1, -1)."
+        )
 
 
 def _metric_name(spec: Any) -> Any:

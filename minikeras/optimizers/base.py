@@ -13,6 +13,7 @@ import numpy as np
 
 from minikeras._registry import Registry
 from minikeras._validation import check_no_unknown_kwargs, pop_legacy_kwarg
+from minikeras.backend import config as _config
 from minikeras.optimizers import schedules
 
 _registry = Registry("optimizer", "keras.optimizers")
@@ -38,8 +39,9 @@ class Optimizer:
 
     def __init__(self, learning_rate: Any = 0.001, name: str | None = None, **kwargs: Any) -> None:
         owner = type(self).__name__
+        # stacklevel 4: warn at the user's SGD(...) call, not in the subclass's __init__.
         learning_rate = pop_legacy_kwarg(owner, kwargs, "lr", "learning_rate", learning_rate,
-                                         self._default_learning_rate())
+                                         self._default_learning_rate(), stacklevel=4)
         if "decay" in kwargs:
             decay = float(kwargs.pop("decay"))
             if decay:
@@ -77,7 +79,8 @@ class Optimizer:
                     f"Received: learning_rate={learning_rate!r}."
                 )
             self._schedule = None
-            self._learning_rate = np.float32(learning_rate)
+            # Keras 3 keeps a constant learning rate in a variable of dtype floatx().
+            self._learning_rate = np.dtype(_config.floatx()).type(learning_rate)
         self.iterations = 0
         self.built = False
         self._slots: list[list[np.ndarray]] = []
@@ -99,7 +102,7 @@ class Optimizer:
     def learning_rate(self, value: float) -> None:
         if self._schedule is not None:
             raise TypeError("This optimizer's learning rate is a schedule; it cannot be set to a number.")
-        self._learning_rate = np.float32(value)
+        self._learning_rate = self._learning_rate.dtype.type(value)
 
     lr = learning_rate
 
@@ -129,7 +132,7 @@ class Optimizer:
         """Returns the state: iteration count, learning rate, then each weight's slots."""
         weights: list[np.ndarray] = [np.array(self.iterations, dtype=np.int64)]
         if self._schedule is None:
-            weights.append(np.array(self._learning_rate, dtype=np.float32))
+            weights.append(np.array(self._learning_rate))
         for slots in self._slots:
             weights.extend(s.copy() for s in slots)
         return weights
@@ -145,7 +148,7 @@ class Optimizer:
         it = iter(weights)
         self.iterations = int(np.asarray(next(it)))
         if self._schedule is None:
-            self._learning_rate = np.float32(np.asarray(next(it)))
+            self._learning_rate = self._learning_rate.dtype.type(np.asarray(next(it)))
         for slots in self._slots:
             for slot in slots:
                 value = np.asarray(next(it))

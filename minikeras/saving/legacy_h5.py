@@ -104,9 +104,11 @@ def _atomic_write(filepath: Any, overwrite: bool, write: Callable[[Any], None]) 
 def _check_suffix(filepath: Any, what: str) -> None:
     path = os.fspath(filepath)
     if path.endswith(".keras") or path.endswith(".weights.h5"):
+        stem = path[: -len(".keras")] if path.endswith(".keras") else path[: -len(".weights.h5")]
         raise ValueError(
-            f"{what} to {path!r}: this version of minikeras writes Keras's legacy HDF5 format only. "
-            "Use a file name ending in '.h5'."
+            f"{what} to {path!r}: this version of minikeras writes Keras's legacy HDF5 format only, "
+            f"not the Keras 3 format that this suffix names. Use a file name ending in '.h5' "
+            f"(but not '.weights.h5'), e.g. {stem + '.h5'!r}."
         )
     if not path.endswith((".h5", ".hdf5")):
         raise ValueError(f"{what} expects a file name ending in '.h5'. Received: filepath={path!r}.")
@@ -231,7 +233,10 @@ def load_weights(model: Any, filepath: Any) -> None:
     with _open(filepath) as f:
         group = f["model_weights"] if "model_weights" in f else f
         if not read_str_list(group, "layer_names"):
-            raise ValueError(f"{os.fspath(filepath)!r} holds no layer weights.")
+            raise ValueError(
+                f"{os.fspath(filepath)!r} holds no layer weights. load_weights() reads files written "
+                "by model.save_weights('name.h5') or model.save('name.h5')."
+            )
         if not model.built:
             raise ValueError(f"Model '{model.name}' must be built before load_weights().")
         load_weights_from_group(model, group)
@@ -248,20 +253,25 @@ def load_weights_from_group(model: Any, group: Any) -> None:
     if len(saved) != len(targets):
         raise ValueError(
             f"The file holds weights for {len(saved)} layers, but model '{model.name}' has "
-            f"{len(targets)} layers with weights. The architectures differ."
+            f"{len(targets)} layers with weights. The architectures differ: build the model "
+            "with the same layers as the saved one."
         )
     for layer, (name, arrays) in zip(targets, saved):
         if len(arrays) != len(layer.weights):
             raise ValueError(
                 f"Layer '{layer.name}' has {len(layer.weights)} weights, but the file's layer "
-                f"'{name}' has {len(arrays)}."
+                f"'{name}' has {len(arrays)}. The architectures differ: build the model with the "
+                "same layers (and use_bias settings) as the saved one."
             )
         for var, value in zip(layer.weights, arrays):
             if value.shape != var.shape:
                 raise ValueError(
                     f"Cannot load weight '{var.path}': the model expects shape {shape_str(var.shape)} "
-                    f"but the file has shape {shape_str(value.shape)}."
+                    f"but the file has shape {shape_str(value.shape)}. The architectures differ: "
+                    "build the model with the same layer sizes as the saved one."
                 )
+    # Every layer is checked before any is changed, so a mismatch leaves the model as it was.
+    for layer, (_, arrays) in zip(targets, saved):
         for var, value in zip(layer.weights, arrays):
             var.assign(value)
 
