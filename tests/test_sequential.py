@@ -208,3 +208,13 @@ def test_frozen_model_is_not_trained():
     model.train_on_batch(np.ones((4, 3)), np.zeros((4, 2)))
     for got, expected in zip(model.get_weights(), before):
         np.testing.assert_array_equal(got, expected)
+
+
+def test_batch_size_on_first_layer_fixes_the_input_batch_dimension():
+    model = Sequential([Dense(3, input_dim=2, batch_size=8)])
+    assert model.input_shape == (8, 2)
+    assert Sequential.from_config(model.get_config()).input_shape == (8, 2)
+    with pytest.raises(ValueError, match="without an input shape"):
+        Dense(3, batch_size=8)
+    with pytest.raises(ValueError, match="ragged=True"):
+        InputLayer(shape=(2,), ragged=True)

@@ -88,6 +88,7 @@ class Layer:
         input_shape: Shape of one sample, for the first layer of a Sequential model.
         input_dim: Shorthand for ``input_shape=(input_dim,)``.
         batch_input_shape: Legacy Keras 2 form of ``(batch_size,) + input_shape``.
+        batch_size: Fixed batch size of the declared input (Keras 2).
     """
 
     _COMMON = ("name", "trainable", "dtype", "input_shape", "input_dim", "batch_input_shape", "batch_size")
@@ -98,13 +99,20 @@ class Layer:
         self.name: str = name if name else unique_name(to_snake_case(type(self).__name__))
         self._trainable = bool(kwargs.get("trainable", True))
         self.dtype: str = _config.standardize_dtype(kwargs.get("dtype"))
-        self._input_shape_arg: tuple[int | None, ...] | None = None
+        # The input declared on this layer, as a batch shape (used when it comes first).
+        self._batch_input_shape: tuple[int | None, ...] | None = None
+        batch_size = kwargs.get("batch_size")
         if kwargs.get("input_dim") is not None:
-            self._input_shape_arg = (int(kwargs["input_dim"]),)
+            self._batch_input_shape = (batch_size, int(kwargs["input_dim"]))
         elif kwargs.get("input_shape") is not None:
-            self._input_shape_arg = tuple(kwargs["input_shape"])
+            self._batch_input_shape = (batch_size,) + tuple(kwargs["input_shape"])
         elif kwargs.get("batch_input_shape") is not None:
-            self._input_shape_arg = tuple(kwargs["batch_input_shape"])[1:]
+            self._batch_input_shape = tuple(kwargs["batch_input_shape"])
+        elif batch_size is not None:
+            raise ValueError(
+                f"{type(self).__name__} received `batch_size={batch_size!r}` without an input shape. "
+                "Pass it together with `input_shape` or `input_dim`, or use Input(shape, batch_size=...)."
+            )
         self._variables: list[Variable] = []
         self.built = False
         self.input_shape: tuple[int | None, ...] | None = None

@@ -38,8 +38,9 @@ class InputLayer(Layer):
             shape = kwargs.pop("input_shape")
         if "batch_input_shape" in kwargs:
             batch_shape = kwargs.pop("batch_input_shape")
-        kwargs.pop("ragged", None)
-        kwargs.pop("optional", None)
+        for unsupported in ("ragged", "optional"):
+            if kwargs.pop(unsupported, False):
+                raise ValueError(f"minikeras does not support {unsupported} inputs. Received: {unsupported}=True.")
         check_no_unknown_kwargs("InputLayer", kwargs)
         if sparse:
             raise ValueError("minikeras does not support sparse inputs. Received: sparse=True.")

@@ -101,8 +101,8 @@ class Sequential(Trainer):
                     f"All layers added to a Sequential model should have unique names. Name "
                     f"'{layer.name}' is already the name of a layer in this model. Pass a unique `name`."
                 )
-            if not self._layers and self._input_layer is None and layer._input_shape_arg is not None:
-                self._input_layer = InputLayer(shape=layer._input_shape_arg, dtype=layer.dtype)
+            if not self._layers and self._input_layer is None and layer._batch_input_shape is not None:
+                self._input_layer = InputLayer(batch_shape=layer._batch_input_shape, dtype=layer.dtype)
             self._layers.append(layer)
         if rebuild:
             self._maybe_build()
