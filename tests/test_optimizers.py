@@ -9,7 +9,7 @@ import pytest
 
 from minikeras import backend, optimizers
 from minikeras.layers import Dense, Input, Variable
-from minikeras.models import Sequential
+from minikeras.models import Sequential, load_model
 from minikeras.optimizers import SGD
 
 
@@ -314,3 +314,69 @@ def test_learning_rate_follows_floatx_like_keras(float64):
     assert opt.get_weights()[1].dtype == np.float64
     opt.learning_rate = 0.3
     assert opt.learning_rate == 0.3
+
+
+# -- Adam -----------------------------------------------------------------------------------
+def _adam_reference(w, grads, lr=0.01, b1=0.9, b2=0.999, eps=1e-7, amsgrad=False):
+    """Keras 3's Adam rule written out directly, in float64."""
+    m = np.zeros_like(w)
+    v = np.zeros_like(w)
+    v_hat = np.zeros_like(w)
+    for t, g in enumerate(grads, start=1):
+        m = m + (g - m) * (1 - b1)
+        v = v + (g * g - v) * (1 - b2)
+        alpha = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
+        used = v
+        if amsgrad:
+            v_hat = np.maximum(v_hat, v)
+            used = v_hat
+        w = w - alpha * m / (np.sqrt(used) + eps)
+    return w
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_matches_keras3_rule(amsgrad):
+    backend.set_floatx("float64")
+    rng = np.random.default_rng(3)
+    start = rng.normal(size=(3, 2))
+    # Large then small gradients, so AMSGrad's running maximum matters.
+    grads = [rng.normal(size=(3, 2)) * scale for scale in (3.0, 0.1, 0.1, 2.0)]
+    var = Variable(start.copy(), "kernel", "m/d/kernel")
+    opt = optimizers.Adam(learning_rate=0.01, amsgrad=amsgrad)
+    for g in grads:
+        var.grad[...] = g
+        opt.apply([var])
+    np.testing.assert_allclose(var.value, _adam_reference(start, grads, amsgrad=amsgrad), rtol=1e-12, atol=1e-15)
+    assert opt.iterations == 4
+    expected_names = ["iteration", "learning_rate", "m_d_kernel_momentum", "m_d_kernel_velocity"]
+    if amsgrad:
+        expected_names.append("m_d_kernel_velocity_hat")
+    assert opt.variable_names == expected_names
+
+
+def test_adam_by_name_and_config_round_trip():
+    opt = optimizers.get("adam")
+    assert isinstance(opt, optimizers.Adam) and opt.name == "adam"
+    assert opt.learning_rate == pytest.approx(0.001)
+    custom = optimizers.Adam(learning_rate=0.02, beta_1=0.8, amsgrad=True)
+    config = json.loads(json.dumps(optimizers.serialize(custom)))
+    clone = optimizers.deserialize(config)
+    assert clone.get_config() == custom.get_config()
+    with pytest.raises(ValueError, match="beta_1"):
+        optimizers.Adam(beta_1=1.0)
+
+
+def test_adam_trains_in_float32_and_resumes_from_file(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    y = (x @ rng.normal(size=(4, 1))).astype("float32")
+    model = Sequential([Input((4,)), Dense(8, activation="tanh"), Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    first = model.fit(x, y, epochs=5, batch_size=16, verbose=0).history["loss"]
+    assert first[-1] < first[0]
+    assert all(w.dtype == np.float32 for w in model.optimizer.get_weights()[1:])
+    model.save(tmp_path / "m.h5")
+    restored = load_model(tmp_path / "m.h5")
+    assert restored.optimizer.iterations == model.optimizer.iterations == 20
+    for a, b in zip(restored.optimizer.get_weights(), model.optimizer.get_weights()):
+        np.testing.assert_array_equal(a, b)

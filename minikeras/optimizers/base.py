@@ -37,6 +37,8 @@ class Optimizer:
             their defaults in this version.
     """
 
+    uses_scratch = False
+
     def __init__(self, learning_rate: Any = 0.001, name: str | None = None, **kwargs: Any) -> None:
         owner = type(self).__name__
         # stacklevel 4: warn at the user's SGD(...) call, not in the subclass's __init__.
@@ -111,6 +113,7 @@ class Optimizer:
         """Creates the per-weight state for ``variables`` (a model's trainable weights)."""
         self._paths = [v.path for v in variables]
         self._slots = [self.build_slots(v.value) for v in variables]
+        self._scratch = [np.empty_like(v.value) if self.uses_scratch else None for v in variables]
         self.built = True
 
     def build_slots(self, value: np.ndarray) -> list[np.ndarray]:
@@ -164,12 +167,17 @@ class Optimizer:
         if not self.built:
             self.build(variables)
         lr = self._learning_rate if self._schedule is None else np.float32(self._schedule(self.iterations))
-        for var, slots in zip(variables, self._slots):
-            self.update_step(var.value, var.grad, slots, lr.astype(var.value.dtype))
+        for var, slots, scratch in zip(variables, self._slots, self._scratch):
+            self.update_step(var.value, var.grad, slots, lr.astype(var.value.dtype), scratch)
         self.iterations += 1
 
-    def update_step(self, value: np.ndarray, grad: np.ndarray, slots: list[np.ndarray], lr: np.floating) -> None:
-        """Updates one weight in place; may overwrite ``grad``."""
+    def update_step(self, value: np.ndarray, grad: np.ndarray, slots: list[np.ndarray], lr: np.floating,
+                    scratch: np.ndarray | None = None) -> None:
+        """Updates one weight in place; may overwrite ``grad`` and ``scratch``.
+
+        ``scratch`` is a work buffer shaped like the weight when the class sets
+        ``uses_scratch = True`` (it is not part of the saved state).
+        """
         raise NotImplementedError
 
     # -- configuration ------------------------------------------------------------------

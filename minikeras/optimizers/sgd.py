@@ -49,7 +49,7 @@ class SGD(Optimizer):
     def build_slots(self, value):
         return [np.zeros_like(value)] if self.momentum else []
 
-    def update_step(self, value, grad, slots, lr):
+    def update_step(self, value, grad, slots, lr, scratch=None):
         grad *= lr
         if not self.momentum:
             value -= grad
