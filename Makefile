@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,13 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
+# Benchmarks are not part of the tests. PyTorch and Keras (torch backend) are compared
+# when the optional `bench` extra is installed: `.venv/bin/pip install -e ".[bench]"`.
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/bench_mlp.py --output benchmarks/results.json
+
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check minikeras tests examples conftest.py
+	$(BIN)/ruff check minikeras tests examples benchmarks conftest.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,164 @@
+"""Benchmark: one training epoch of an MNIST-shaped MLP, prediction, import time, memory.
+
+Usage:
+    python benchmarks/bench_mlp.py [--samples 60000] [--repeats 3] [--output results.json]
+    python benchmarks/bench_mlp.py --quick      # small sizes, to check that it runs
+
+Every figure is the median of ``--repeats`` runs; the runs of different
+implementations are interleaved so that load on the machine affects all alike.
+Ratios compare minikeras with the others measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import workloads  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def epoch_table(x, y, batch_sizes, optimizers, repeats, names):
+    runners = {name: workloads.RUNNERS[name][0] for name in names}
+    results = {}
+    for optimizer in optimizers:
+        for batch_size in batch_sizes:
+            times = {name: [] for name in runners}
+            for _ in range(repeats):
+                for name, run in runners.items():
+                    times[name].append(run(x, y, batch_size, optimizer))
+            results[f"{optimizer}/{batch_size}"] = {name: statistics.median(t) for name, t in times.items()}
+            row = results[f"{optimizer}/{batch_size}"]
+            print(f"  {optimizer:4s} batch {batch_size:5d}: " + "  ".join(f"{k} {v:.3f}s" for k, v in row.items()),
+                  flush=True)
+    return results
+
+
+def predict_figures(x, repeats):
+    from minikeras.layers import Dense, Input
+    from minikeras.models import Sequential
+
+    model = Sequential([Input((784,)), Dense(512, activation="relu"), Dense(512, activation="relu"),
+                        Dense(10, activation="softmax")])
+    kernels = [layer.kernel.value for layer in model.layers]
+    data = x[:10000]
+    predict, floor = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.predict(data, batch_size=32, verbose=0)
+        predict.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        for i in range(0, len(data), 32):
+            h = data[i:i + 32]
+            for k in kernels:
+                h = h @ k
+        floor.append(time.perf_counter() - start)
+    one = data[:1]
+    single = {}
+    for label, fn in (("predict", lambda: model.predict(one, verbose=0)),
+                      ("predict_on_batch", lambda: model.predict_on_batch(one))):
+        for _ in range(50):
+            fn()
+        samples = []
+        for _ in range(repeats * 5):
+            start = time.perf_counter()
+            for _ in range(200):
+                fn()
+            samples.append((time.perf_counter() - start) / 200)
+        single[label] = statistics.median(samples) * 1e6
+    return {"predict_10000_s": statistics.median(predict), "forward_floor_10000_s": statistics.median(floor),
+            "single_sample_us": single}
+
+
+def import_time(repeats):
+    code = "import time; t = time.perf_counter(); import minikeras; print(time.perf_counter() - t)"
+    runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                 cwd=ROOT).stdout) for _ in range(max(3, repeats))]
+    return statistics.median(runs)
+
+
+def peak_memory(samples):
+    code = f"""
+import resource, sys
+sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); sys.path.insert(0, {str(ROOT)!r})
+import workloads
+import minikeras
+x, y = workloads.make_data({samples})
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+workloads.run_minikeras(x, y, 128, "sgd")
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print((x.nbytes + y.nbytes) / 2**20, base / 1024, peak / 1024)
+"""
+    data_mib, base_mib, peak_mib = map(float, subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
+    return {"data_mib": data_mib, "rss_after_data_mib": base_mib, "peak_rss_mib": peak_mib,
+            "fit_extra_mib": peak_mib - base_mib}
+
+
+def print_table(epochs):
+    print("\nseconds per epoch (median) and ratios of minikeras to each")
+    names = list(next(iter(epochs.values())))
+    print("| workload | " + " | ".join(names) + " | " + " | ".join(f"mk/{n}" for n in names if n != "minikeras") + " |")
+    print("| --- " * (len(names) * 2) + "|")
+    for key, row in epochs.items():
+        ratios = [row["minikeras"] / row[n] for n in names if n != "minikeras"]
+        print(f"| {key} | " + " | ".join(f"{row[n]:.3f}" for n in names) + " | "
+              + " | ".join(f"{r:.2f}" for r in ratios) + " |")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=60000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128, 1024])
+    parser.add_argument("--optimizers", nargs="+", default=["sgd", "adam"])
+    parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results.json"))
+    parser.add_argument("--implementations", nargs="+", default=list(workloads.RUNNERS),
+                        help="which of %(default)s to run (those not installed are skipped)")
+    parser.add_argument("--quick", action="store_true", help="small sizes, one repeat: checks that it runs")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.samples, args.repeats, args.batch_sizes = 2048, 1, [128]
+    names = [name for name, (_, available) in workloads.RUNNERS.items()
+             if name in args.implementations and available()]
+    if "minikeras" not in names:
+        parser.error("--implementations must include minikeras, the subject of every ratio.")
+    print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
+          f"implementations: {', '.join(names)}")
+    x, y = workloads.make_data(args.samples)
+    epochs = epoch_table(x, y, args.batch_sizes, args.optimizers, args.repeats, names)
+    print_table(epochs)
+    result = {
+        "machine": {"python": platform.python_version(), "numpy": np.__version__,
+                    "processor": platform.processor() or platform.machine(), "samples": args.samples,
+                    "repeats": args.repeats},
+        "epoch_seconds": epochs,
+        "predict": predict_figures(x, args.repeats),
+        "import_seconds": import_time(args.repeats),
+        "memory": peak_memory(args.samples),
+    }
+    print(f"\npredict 10,000: {result['predict']['predict_10000_s']:.4f}s, forward floor "
+          f"{result['predict']['forward_floor_10000_s']:.4f}s; single sample: "
+          + ", ".join(f"{k} {v:.0f} us" for k, v in result["predict"]["single_sample_us"].items()))
+    print(f"import minikeras: {result['import_seconds']:.3f}s")
+    mem = result["memory"]
+    print(f"memory: data {mem['data_mib']:.0f} MiB, fit adds {mem['fit_extra_mib']:.0f} MiB to the peak RSS")
+    Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written to {args.output}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
