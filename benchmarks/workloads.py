@@ -130,6 +130,10 @@ def run_numpy_loop(x: np.ndarray, y: np.ndarray, batch_size: int, optimizer: str
                 s += np.float32(1e-7)
                 grad /= s
                 param -= grad
+                if step % 16 == 0:  # keep m and v off subnormal numbers, as minikeras does
+                    for slot in (m[k], v[k]):
+                        np.abs(slot, out=s)
+                        slot[s < np.float32(2e-31)] = 0
     return time.perf_counter() - start
 
 

@@ -827,3 +827,16 @@ def test_keras1_and_keras3_names_together(call, old, new):
     with pytest.raises(TypeError, match=rf"received both the legacy argument `{old}` and its replacement `{new}`\. "
                                         rf"Pass only `{new}`\."):
         call()
+
+
+def test_finite_check_is_not_fooled_by_overflowing_sums():
+    from minikeras._validation import check_finite
+
+    big = np.full((4, 3), 3e38, dtype=np.float32)  # finite, but the sum overflows
+    check_finite(big, "x")
+    big[2, 1] = np.nan
+    with pytest.raises(ValueError, match="first at row 2"):
+        check_finite(big, "x")
+    mixed = np.array([[np.inf, -np.inf]], dtype=np.float32)  # the sum is NaN
+    with pytest.raises(ValueError, match="first at row 0"):
+        check_finite(mixed, "x")

@@ -380,3 +380,17 @@ def test_adam_trains_in_float32_and_resumes_from_file(tmp_path):
     assert restored.optimizer.iterations == model.optimizer.iterations == 20
     for a, b in zip(restored.optimizer.get_weights(), model.optimizer.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("make", [lambda: optimizers.Adam(), lambda: SGD(momentum=0.9)])
+def test_slots_never_decay_into_subnormal_numbers(make):
+    var = Variable(np.ones((4,), dtype=np.float32), "kernel", "m/d/kernel")
+    opt = make()
+    var.grad[...] = 1.0
+    opt.apply([var])
+    for _ in range(3000):  # zero gradients: the averages decay geometrically
+        var.grad[...] = 0.0
+        opt.apply([var])
+    tiny = np.finfo(np.float32).tiny
+    for slot in opt.get_weights()[2:]:
+        assert np.all((slot == 0) | (np.abs(slot) >= tiny)), slot

@@ -79,6 +79,7 @@ class Adam(Optimizer):
         scratch += dtype(self.epsilon)
         grad /= scratch
         value -= grad
+        self.flush_tiny(slots, scratch)
 
     def get_config(self):
         config = super().get_config()

@@ -180,6 +180,22 @@ class Optimizer:
         """
         raise NotImplementedError
 
+    def flush_tiny(self, slots: list[np.ndarray], work: np.ndarray) -> None:
+        """Sets slot values too small to matter to zero, every 16th step.
+
+        Averages of gradients that stay zero (dead units) decay towards subnormal
+        numbers, on which CPUs run tens of times slower. Values below
+        ``tiny * 2**24`` (about 2e-31 in float32) are far too small to change any
+        weight, so zeroing them keeps the arithmetic on normal numbers without
+        changing results. ``work`` is a buffer shaped like the slots.
+        """
+        if self.iterations % 16 != 15:
+            return
+        limit = np.finfo(work.dtype).tiny * 2.0**24
+        for slot in slots:
+            np.abs(slot, out=work)
+            slot[work < limit] = 0
+
     # -- configuration ------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         """Returns the configuration in Keras 3's schema."""

@@ -64,6 +64,7 @@ class SGD(Optimizer):
             value += step
         else:
             value += m
+        self.flush_tiny(slots, grad)
 
     def get_config(self):
         config = super().get_config()
