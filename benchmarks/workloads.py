@@ -20,7 +20,9 @@ LEARNING_RATES = {"sgd": 0.01, "adam": 0.001}
 def make_data(samples: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Random inputs in [0, 1) and one-hot labels of MNIST's shapes."""
     rng = np.random.default_rng(seed)
-    x = rng.random((samples, SIZES[0]), dtype=np.float32)
+    x = np.empty((samples, SIZES[0]), dtype=np.float32)
+    for start in range(0, samples, 4096):  # in chunks: no full-size temporary inflates the peak memory
+        rng.random(out=x[start:start + 4096], dtype=np.float32)
     y = np.zeros((samples, SIZES[-1]), dtype=np.float32)
     y[np.arange(samples), rng.integers(0, SIZES[-1], size=samples)] = 1.0
     return x, y
