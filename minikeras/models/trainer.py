@@ -89,15 +89,13 @@ class Trainer:
         needs_y = caller != "predict"
         if needs_y and y is None:
             raise ValueError(f"{call_name(caller)} needs targets `y` for the inputs `x`.")
-        x_probe = x if isinstance(x, np.ndarray) else None
-        if not self.built:
-            probe = ArrayData(x, None, None, dtype=self.dtype, caller=caller).x if x_probe is None else x_probe
-            _check_rank(probe.shape, caller)
-            self.build((None,) + tuple(probe.shape[1:]))
         y_dtype = None
         if self.loss is not None and self.loss.target_kind == "sparse":
             y_dtype = "int64"
         data = ArrayData(x, y, sample_weight, dtype=self.dtype, y_dtype=y_dtype, caller=caller)
+        if not self.built:
+            _check_rank(data.x.shape, caller)
+            self.build((None,) + tuple(data.x.shape[1:]))
         check_features(data.x.shape, self.input_shape, self.name, caller)
         if needs_y and self.loss is not None:
             self.loss.check_targets(data.y.shape, data.y.dtype, self.output_shape)
