@@ -74,6 +74,14 @@ class Variable:
         return f"<Variable path={self.path} shape={self.shape} dtype={self.dtype}>"
 
 
+def assign_all(variables: list[Variable], values: list[Any]) -> None:
+    """Assigns ``values`` to ``variables`` only after every shape has been checked,
+    so a mismatch leaves all of them unchanged."""
+    checked = [var.check_assignable(value) for var, value in zip(variables, values)]
+    for var, value in zip(variables, checked):
+        np.copyto(var.value, value, casting="unsafe")
+
+
 class Layer:
     """Base class of all layers.
 
@@ -166,10 +174,7 @@ class Layer:
                 f"Layer '{self.name}' ({type(self).__name__}) expects {len(own)} weight "
                 f"arrays, but received {len(weights)}. Pass a list shaped like layer.get_weights()."
             )
-        for var, value in zip(own, weights):
-            var.check_assignable(value)
-        for var, value in zip(own, weights):
-            var.assign(value)
+        assign_all(own, weights)
 
     def count_params(self) -> int:
         """Returns the number of scalars in the layer's weights."""

@@ -14,6 +14,7 @@ from minikeras._validation import shape_str
 from minikeras.backend import config as _config
 from minikeras.backend.naming import unique_name
 from minikeras.layers import InputLayer, KerasTensor, Layer
+from minikeras.layers.base import assign_all
 from minikeras.models.data import check_features
 from minikeras.models.trainer import Trainer
 from minikeras.saving import legacy_h5
@@ -202,19 +203,13 @@ class Sequential(Trainer):
 
     def set_weights(self, weights: list[Any]) -> None:
         """Sets all weights from a list like the one :meth:`get_weights` returns."""
-        expected = sum(len(layer.weights) for layer in self._layers)
-        if len(weights) != expected:
+        variables = self.weights
+        if len(weights) != len(variables):
             raise ValueError(
-                f"Model '{self.name}' expects a list of {expected} weight arrays, but received {len(weights)}. "
-                "Pass a list shaped like model.get_weights()."
+                f"Model '{self.name}' expects a list of {len(variables)} weight arrays, but received "
+                f"{len(weights)}. Pass a list shaped like model.get_weights()."
             )
-        for var, value in zip(self.weights, weights):
-            var.check_assignable(value)
-        start = 0
-        for layer in self._layers:
-            count = len(layer.weights)
-            layer.set_weights(list(weights[start:start + count]))
-            start += count
+        assign_all(variables, weights)
 
     def count_params(self) -> int:
         """Returns the number of weights (scalars) in the model."""
