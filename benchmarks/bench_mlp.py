@@ -82,6 +82,45 @@ def predict_figures(x, repeats):
             "single_sample_us": single}
 
 
+def torch_single_sample_us(x, repeats):
+    """PyTorch's time for one sample through the same MLP, for scale."""
+    if not workloads.torch_available():
+        return None
+    import torch
+
+    model = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512),
+                                torch.nn.ReLU(), torch.nn.Linear(512, 10), torch.nn.Softmax(dim=-1)).eval()
+    one = torch.from_numpy(x[:1])
+
+    def predict():
+        with torch.inference_mode():
+            return model(one).numpy()
+
+    for _ in range(50):
+        predict()
+    samples = []
+    for _ in range(repeats * 5):
+        start = time.perf_counter()
+        for _ in range(200):
+            predict()
+        samples.append((time.perf_counter() - start) / 200)
+    return statistics.median(samples) * 1e6
+
+
+def float64_figures(samples, repeats):
+    """The cost of float64: minikeras, the floor and the NumPy loop in both precisions."""
+    rows = {}
+    for dtype in ("float32", "float64"):
+        x, y = workloads.make_data(samples, dtype=dtype)
+        times = {name: [] for name in ("minikeras", "floor", "numpy_loop")}
+        for _ in range(repeats):
+            for name in times:
+                times[name].append(workloads.RUNNERS[name][0](x, y, 128, "sgd"))
+        rows[dtype] = {name: statistics.median(t) for name, t in times.items()}
+        del x, y
+    return rows
+
+
 def import_time(repeats):
     code = "import time; t = time.perf_counter(); import minikeras; print(time.perf_counter() - t)"
     runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
@@ -146,12 +185,20 @@ def main(argv=None):
                     "repeats": args.repeats},
         "epoch_seconds": epochs,
         "predict": predict_figures(x, args.repeats),
+        "torch_single_sample_us": torch_single_sample_us(x, args.repeats) if "torch" in names else None,
+        "float64_sgd_128": float64_figures(args.samples, args.repeats),
         "import_seconds": import_time(args.repeats),
         "memory": peak_memory(args.samples),
     }
     print(f"\npredict 10,000: {result['predict']['predict_10000_s']:.4f}s, forward floor "
           f"{result['predict']['forward_floor_10000_s']:.4f}s; single sample: "
           + ", ".join(f"{k} {v:.0f} us" for k, v in result["predict"]["single_sample_us"].items()))
+    if result["torch_single_sample_us"] is not None:
+        print(f"single sample with PyTorch: {result['torch_single_sample_us']:.0f} us")
+    f32, f64 = result["float64_sgd_128"]["float32"], result["float64_sgd_128"]["float64"]
+    print("float64 / float32, SGD batch 128: " + ", ".join(f"{k} {f64[k] / f32[k]:.2f}" for k in f32)
+          + f"; minikeras / floor: float32 {f32['minikeras'] / f32['floor']:.2f}, "
+          f"float64 {f64['minikeras'] / f64['floor']:.2f}")
     print(f"import minikeras: {result['import_seconds']:.3f}s")
     mem = result["memory"]
     print(f"memory: data {mem['data_mib']:.0f} MiB, fit adds {mem['fit_extra_mib']:.0f} MiB to the peak RSS")

@@ -17,42 +17,48 @@ SIZES = (784, 512, 512, 10)
 LEARNING_RATES = {"sgd": 0.01, "adam": 0.001}
 
 
-def make_data(samples: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def make_data(samples: int, seed: int = 0, dtype: str = "float32") -> tuple[np.ndarray, np.ndarray]:
     """Random inputs in [0, 1) and one-hot labels of MNIST's shapes."""
     rng = np.random.default_rng(seed)
-    x = np.empty((samples, SIZES[0]), dtype=np.float32)
+    x = np.empty((samples, SIZES[0]), dtype=dtype)
     for start in range(0, samples, 4096):  # in chunks: no full-size temporary inflates the peak memory
-        rng.random(out=x[start:start + 4096], dtype=np.float32)
-    y = np.zeros((samples, SIZES[-1]), dtype=np.float32)
+        rng.random(out=x[start:start + 4096], dtype=x.dtype)
+    y = np.zeros((samples, SIZES[-1]), dtype=dtype)
     y[np.arange(samples), rng.integers(0, SIZES[-1], size=samples)] = 1.0
     return x, y
 
 
-def _glorot(rng: np.random.Generator) -> list[np.ndarray]:
+def _glorot(rng: np.random.Generator, dtype: np.dtype = np.float32) -> list[np.ndarray]:
     params = []
     for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
         limit = np.sqrt(6.0 / (fan_in + fan_out))
-        params.append(rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(np.float32))
-        params.append(np.zeros(fan_out, dtype=np.float32))
+        params.append(rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(dtype))
+        params.append(np.zeros(fan_out, dtype=dtype))
     return params
 
 
 # -- minikeras ----------------------------------------------------------------------------
 def run_minikeras(x: np.ndarray, y: np.ndarray, batch_size: int, optimizer: str) -> float:
+    from minikeras import backend
     from minikeras.layers import Dense, Input
     from minikeras.models import Sequential
 
-    model = Sequential([Input((SIZES[0],)), Dense(SIZES[1], activation="relu"),
-                        Dense(SIZES[2], activation="relu"), Dense(SIZES[3], activation="softmax")])
-    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
-    start = time.perf_counter()
-    model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
-    return time.perf_counter() - start
+    floatx = backend.floatx()
+    backend.set_floatx(x.dtype.name)  # compute in the data's precision
+    try:
+        model = Sequential([Input((SIZES[0],)), Dense(SIZES[1], activation="relu"),
+                            Dense(SIZES[2], activation="relu"), Dense(SIZES[3], activation="softmax")])
+        model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+        start = time.perf_counter()
+        model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
+        return time.perf_counter() - start
+    finally:
+        backend.set_floatx(floatx)
 
 
 # -- the floor: only the matrix products of one epoch -------------------------------------
 def run_floor(x: np.ndarray, y: np.ndarray, batch_size: int, optimizer: str) -> float:
-    w1, _, w2, _, w3, _ = _glorot(np.random.default_rng(0))
+    w1, _, w2, _, w3, _ = _glorot(np.random.default_rng(0), x.dtype)
     start = time.perf_counter()
     for i in range(0, len(x), batch_size):
         xb = x[i:i + batch_size]
@@ -70,23 +76,24 @@ def run_floor(x: np.ndarray, y: np.ndarray, batch_size: int, optimizer: str) -> 
 # -- a careful hand-written NumPy loop ----------------------------------------------------
 def run_numpy_loop(x: np.ndarray, y: np.ndarray, batch_size: int, optimizer: str) -> float:
     rng = np.random.default_rng(0)
-    params = _glorot(rng)
+    f = x.dtype.type
+    params = _glorot(rng, x.dtype)
     grads = [np.empty_like(p) for p in params]
-    lr = np.float32(LEARNING_RATES[optimizer])
+    lr = f(LEARNING_RATES[optimizer])
     if optimizer == "adam":
         m = [np.zeros_like(p) for p in params]
         v = [np.zeros_like(p) for p in params]
         scratch = [np.empty_like(p) for p in params]
     n = len(x)
-    xbuf = np.empty((batch_size, x.shape[1]), dtype=np.float32)
-    ybuf = np.empty((batch_size, y.shape[1]), dtype=np.float32)
+    xbuf = np.empty((batch_size, x.shape[1]), dtype=x.dtype)
+    ybuf = np.empty((batch_size, y.shape[1]), dtype=y.dtype)
     start = time.perf_counter()
     order = rng.permutation(n)
     step = 0
     for i in range(0, n, batch_size):
         idx = order[i:i + batch_size]
-        xb = np.take(x, idx, axis=0, out=xbuf[:len(idx)])
-        yb = np.take(y, idx, axis=0, out=ybuf[:len(idx)])
+        xb = np.take(x, idx, axis=0, out=xbuf[:len(idx)], mode="clip")
+        yb = np.take(y, idx, axis=0, out=ybuf[:len(idx)], mode="clip")
         w1, b1, w2, b2, w3, b3 = params
         a1 = xb @ w1
         a1 += b1
@@ -101,17 +108,18 @@ def run_numpy_loop(x: np.ndarray, y: np.ndarray, batch_size: int, optimizer: str
         p /= p.sum(axis=1, keepdims=True)
         _loss = -np.log(np.clip(p[yb.astype(bool)], 1e-7, 1.0)).mean()
         delta = p - yb
-        delta *= np.float32(1.0 / len(idx))
+        delta *= f(1.0 / len(idx))
+        ones = np.ones(len(idx), dtype=x.dtype)
         np.matmul(a2.T, delta, out=grads[4])
-        np.sum(delta, axis=0, out=grads[5])
+        np.matmul(ones, delta, out=grads[5])
         delta = delta @ w3.T
         delta *= a2 > 0
         np.matmul(a1.T, delta, out=grads[2])
-        np.sum(delta, axis=0, out=grads[3])
+        np.matmul(ones, delta, out=grads[3])
         delta = delta @ w2.T
         delta *= a1 > 0
         np.matmul(xb.T, delta, out=grads[0])
-        np.sum(delta, axis=0, out=grads[1])
+        np.matmul(ones, delta, out=grads[1])
         step += 1
         for k, (param, grad) in enumerate(zip(params, grads)):
             if optimizer == "sgd":
@@ -121,21 +129,21 @@ def run_numpy_loop(x: np.ndarray, y: np.ndarray, batch_size: int, optimizer: str
                 s = scratch[k]
                 np.multiply(grad, grad, out=s)
                 s -= v[k]
-                s *= np.float32(0.001)
+                s *= f(0.001)
                 v[k] += s
                 grad -= m[k]
-                grad *= np.float32(0.1)
+                grad *= f(0.1)
                 m[k] += grad
-                alpha = lr * np.sqrt(np.float32(1) - np.float32(0.999) ** step) / (np.float32(1) - np.float32(0.9) ** step)
+                alpha = lr * np.sqrt(f(1) - f(0.999) ** step) / (f(1) - f(0.9) ** step)
                 np.multiply(m[k], alpha, out=grad)
                 np.sqrt(v[k], out=s)
-                s += np.float32(1e-7)
+                s += f(1e-7)
                 grad /= s
                 param -= grad
                 if step % 16 == 0:  # keep m and v off subnormal numbers, as minikeras does
                     for slot in (m[k], v[k]):
                         np.abs(slot, out=s)
-                        slot[s < np.float32(2e-31)] = 0
+                        slot[s < np.finfo(x.dtype).tiny * 2.0**24] = 0
     return time.perf_counter() - start
 
 

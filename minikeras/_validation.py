@@ -82,6 +82,8 @@ def check_finite(array: np.ndarray, what: str, *, chunk_rows: int = 8192) -> Non
     """
     if array.dtype.kind not in "fc":
         return
+    if array.size <= chunk_rows * 8 and np.isfinite(array).all():
+        return  # small arrays: one pass over a small temporary is quicker than summing
     n = array.shape[0] if array.ndim else 1
     flat = array.reshape(n, -1) if array.ndim else array.reshape(1, 1)
     for start in range(0, n, chunk_rows):

@@ -289,9 +289,9 @@ class Softmax(Activation):
     name = "softmax"
 
     def forward(self, x, out=None):
-        out = np.subtract(x, x.max(axis=-1, keepdims=True), out=out)
+        out = np.subtract(x, np.maximum.reduce(x, axis=-1, keepdims=True), out=out)
         np.exp(out, out=out)
-        out /= out.sum(axis=-1, keepdims=True)
+        out /= np.add.reduce(out, axis=-1, keepdims=True)
         return out
 
     def derivative(self, x):

@@ -194,6 +194,40 @@ def test_predict_batches_match_one_batch():
     assert full.dtype == np.float32 and full.shape == (200, 3)
 
 
+def test_single_batch_predict_returns_a_fresh_array():
+    x, _ = blobs(n=5)
+    model = classifier()
+    first = model.predict(x, verbose=0)  # one batch: the fast path
+    expected = first.copy()
+    first[:] = -1.0
+    np.testing.assert_array_equal(model.predict(x, verbose=0), expected)
+    np.testing.assert_allclose(model.predict(x, batch_size=2, verbose=0), expected, rtol=1e-6, atol=1e-7)
+
+    identity = Sequential([Input((4,))])  # no layers: the output is the input
+    out = identity.predict(x, verbose=0)
+    np.testing.assert_array_equal(out, x)
+    assert not np.shares_memory(out, x)
+
+
+def test_single_batch_predict_still_calls_callbacks():
+    x, _ = blobs(n=5)
+    model = classifier()
+    events = []
+
+    class PredictRecorder(callbacks.Callback):
+        def on_predict_begin(self, logs=None):
+            events.append("begin")
+
+        def on_predict_batch_end(self, batch, logs=None):
+            events.append(("batch_end", batch, logs["outputs"].shape))
+
+        def on_predict_end(self, logs=None):
+            events.append("end")
+
+    model.predict(x, verbose=0, callbacks=[PredictRecorder()])
+    assert events == ["begin", ("batch_end", 0, (5, 3)), "end"]
+
+
 def test_accepts_lists_and_pandas_like_objects():
     class Frame:
         def __init__(self, data):

@@ -76,6 +76,7 @@ class Dense(Layer):
         self._z: np.ndarray | None = None
         self._a: np.ndarray | None = None
         self._in_shape: tuple[int, ...] = ()
+        self._ones_cache: np.ndarray | None = None
 
     def build(self, input_shape):
         input_dim = input_shape[-1]
@@ -121,11 +122,18 @@ class Dense(Layer):
             )
         np.matmul(x.T, delta, out=self.kernel.grad)
         if self.use_bias:
-            np.sum(delta, axis=0, out=self.bias.grad)
+            # ones @ delta sums the rows in BLAS, about twice as fast as np.sum(axis=0).
+            np.matmul(self._ones(delta.shape[0], delta.dtype), delta, out=self.bias.grad)
         if not self.need_input_grad:
             return None
         dx = delta @ self.kernel.value.T
         return dx.reshape(self._in_shape) if len(self._in_shape) != 2 else dx
+
+    def _ones(self, n: int, dtype: np.dtype) -> np.ndarray:
+        ones = self._ones_cache
+        if ones is None or ones.shape[0] < n or ones.dtype != dtype:
+            ones = self._ones_cache = np.ones(n, dtype=dtype)
+        return ones[:n]
 
     def clear_cache(self):
         self._x = self._z = self._a = None

@@ -151,7 +151,9 @@ class ArrayData:
         if buf is None:
             buf = buffers[key] = np.empty((len(idx),) + src.shape[1:], dtype=dtype)
         out = buf[: len(idx)]
-        np.take(src, idx, axis=0, out=out)
+        # mode='clip' skips the bounds check (the indices are a permutation of valid rows),
+        # which with mode='raise' would also gather through a temporary buffer.
+        np.take(src, idx, axis=0, out=out, mode="clip")
         return out
 
 

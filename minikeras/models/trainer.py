@@ -333,11 +333,16 @@ class Trainer:
         batch_size = 32 if batch_size is None else check_positive_int("predict()", "batch_size", batch_size)
         verbose = resolve_verbose(verbose)
         data = self._data(x, None, None, "predict")
-        out_shape = self.compute_output_shape((len(data),) + tuple(data.x.shape[1:]))
-        result = np.empty(out_shape, dtype=self.dtype)
         cb_list = list(callbacks or [])
         if verbose:
             cb_list.append(ProgbarLogger())
+        if not cb_list and len(data) <= batch_size:
+            # One batch and nobody listening: skip the batching and callback machinery.
+            xb, _, _ = next(data.batches(batch_size))
+            out = self._forward(xb, training=False)
+            return out.copy() if np.may_share_memory(out, data.x) else out
+        out_shape = self.compute_output_shape((len(data),) + tuple(data.x.shape[1:]))
+        result = np.empty(out_shape, dtype=self.dtype)
         cbs = CallbackList(cb_list, model=self, params={"verbose": verbose, "epochs": 1,
                                                          "steps": data.num_batches(batch_size)})
         cbs.call("on_predict_begin", {})
