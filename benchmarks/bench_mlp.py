@@ -46,6 +46,19 @@ def epoch_table(x, y, batch_sizes, optimizers, repeats, names):
     return results
 
 
+def median_call_us(fn, repeats, calls=200):
+    """Median microseconds per call of ``fn`` over ``5 * repeats`` timed runs, after a warm-up."""
+    for _ in range(50):
+        fn()
+    samples = []
+    for _ in range(repeats * 5):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        samples.append((time.perf_counter() - start) / calls)
+    return statistics.median(samples) * 1e6
+
+
 def predict_figures(x, repeats):
     from minikeras.layers import Dense, Input
     from minikeras.models import Sequential
@@ -69,15 +82,7 @@ def predict_figures(x, repeats):
     single = {}
     for label, fn in (("predict", lambda: model.predict(one, verbose=0)),
                       ("predict_on_batch", lambda: model.predict_on_batch(one))):
-        for _ in range(50):
-            fn()
-        samples = []
-        for _ in range(repeats * 5):
-            start = time.perf_counter()
-            for _ in range(200):
-                fn()
-            samples.append((time.perf_counter() - start) / 200)
-        single[label] = statistics.median(samples) * 1e6
+        single[label] = median_call_us(fn, repeats)
     return {"predict_10000_s": statistics.median(predict), "forward_floor_10000_s": statistics.median(floor),
             "single_sample_us": single}
 
@@ -96,15 +101,7 @@ def torch_single_sample_us(x, repeats):
         with torch.inference_mode():
             return model(one).numpy()
 
-    for _ in range(50):
-        predict()
-    samples = []
-    for _ in range(repeats * 5):
-        start = time.perf_counter()
-        for _ in range(200):
-            predict()
-        samples.append((time.perf_counter() - start) / 200)
-    return statistics.median(samples) * 1e6
+    return median_call_us(predict, repeats)
 
 
 def float64_figures(samples, repeats):
