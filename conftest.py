@@ -6,6 +6,9 @@ import pytest
 import minikeras
 from minikeras import backend
 
+# The scripts that write reference files with real Keras are not tests and need Keras.
+collect_ignore_glob = ["tests/fixtures/*"]
+
 
 @pytest.fixture(autouse=True)
 def _fresh_state():

@@ -16,12 +16,14 @@ from minikeras import (  # noqa: E402
     activations,
     backend,
     callbacks,
+    constraints,
     initializers,
     layers,
     losses,
     metrics,
     models,
     optimizers,
+    regularizers,
     saving,
     utils,
 )
@@ -29,6 +31,6 @@ from minikeras.layers import Input  # noqa: E402
 from minikeras.models import Sequential, load_model  # noqa: E402
 
 __all__ = [
-    "Input", "Sequential", "__version__", "activations", "backend", "callbacks", "initializers",
-    "layers", "load_model", "losses", "metrics", "models", "optimizers", "saving", "utils",
+    "Input", "Sequential", "__version__", "activations", "backend", "callbacks", "constraints", "initializers",
+    "layers", "load_model", "losses", "metrics", "models", "optimizers", "regularizers", "saving", "utils",
 ]

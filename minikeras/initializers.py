@@ -1,7 +1,8 @@
 """Weight initializers: callables ``init(shape, dtype)`` returning a new array.
 
 Random initializers draw from their own generator when given a ``seed`` and from
-the global one (see :func:`minikeras.utils.set_random_seed`) otherwise.
+the global one (see :func:`minikeras.utils.set_random_seed`) otherwise. An
+initializer with a seed returns the same values at every call, bit for bit.
 
 Example:
     >>> from minikeras import initializers
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from minikeras._registry import Registry
+from minikeras._validation import shape_str
 from minikeras.backend import config as _config
 from minikeras.backend import random as _random
 
@@ -84,7 +86,12 @@ class Constant(Initializer):
 
 class _Seeded(Initializer):
     def __init__(self, seed: int | None = None) -> None:
-        self.seed = seed
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise ValueError(
+                f"{type(self).__name__} expects `seed` to be None or a non-negative integer. "
+                f"Received: seed={seed!r}."
+            )
+        self.seed = None if seed is None else int(seed)
 
     def _rng(self) -> np.random.Generator:
         return _random.make_generator(self.seed)
@@ -105,10 +112,10 @@ class RandomUniform(_Seeded):
         self.minval, self.maxval = float(minval), float(maxval)
 
     def __call__(self, shape, dtype=None):
-        return self._rng().uniform(self.minval, self.maxval, size=shape).astype(_dtype(dtype))
+        return self._rng().uniform(self.minval, self.maxval, size=shape).astype(_dtype(dtype), copy=False)
 
     def get_config(self):
-        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+        return {"seed": self.seed, "minval": self.minval, "maxval": self.maxval}
 
 
 @register("random_normal", "normal")
@@ -126,10 +133,10 @@ class RandomNormal(_Seeded):
         self.mean, self.stddev = float(mean), float(stddev)
 
     def __call__(self, shape, dtype=None):
-        return self._rng().normal(self.mean, self.stddev, size=shape).astype(_dtype(dtype))
+        return self._rng().normal(self.mean, self.stddev, size=shape).astype(_dtype(dtype), copy=False)
 
     def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+        return {"seed": self.seed, "mean": self.mean, "stddev": self.stddev}
 
 
 def _truncated_normal(rng: np.random.Generator, stddev: float, shape: tuple[int, ...]) -> np.ndarray:
@@ -157,14 +164,29 @@ class TruncatedNormal(_Seeded):
         self.mean, self.stddev = float(mean), float(stddev)
 
     def __call__(self, shape, dtype=None):
-        return (self.mean + _truncated_normal(self._rng(), self.stddev, shape)).astype(_dtype(dtype))
+        values = _truncated_normal(self._rng(), self.stddev, shape)
+        values += self.mean
+        return values.astype(_dtype(dtype), copy=False)
 
     def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+        return {"seed": self.seed, "mean": self.mean, "stddev": self.stddev}
 
 
-def compute_fans(shape: tuple[int, ...]) -> tuple[float, float]:
-    """Returns ``(fan_in, fan_out)`` as Keras computes them for a weight shape."""
+def compute_fans(shape: tuple[int, ...], input_axes: list[int] | None = None,
+                 output_axes: list[int] | None = None) -> tuple[float, float]:
+    """Returns ``(fan_in, fan_out)`` as Keras computes them for a weight shape.
+
+    Given both ``input_axes`` and ``output_axes``, the fans are the products of
+    those dimensions. Otherwise: a scalar has fans 1, a vector its length, a
+    matrix ``(fan_in, fan_out)``, and a higher-rank kernel ``(..., in, out)``
+    multiplies ``in`` and ``out`` by the size of the leading (receptive field) axes.
+
+    Example:
+        >>> compute_fans((3, 3, 16, 32))
+        (144.0, 288.0)
+    """
+    if input_axes is not None and output_axes is not None:
+        return float(math.prod(shape[a] for a in input_axes)), float(math.prod(shape[a] for a in output_axes))
     if len(shape) == 0:
         return 1.0, 1.0
     if len(shape) == 1:
@@ -179,26 +201,40 @@ def compute_fans(shape: tuple[int, ...]) -> tuple[float, float]:
 class VarianceScaling(_Seeded):
     """Scales the spread of the distribution to the number of inputs and/or outputs.
 
-    With ``n`` = fan_in, fan_out or their mean (``mode``) and ``s = scale / n``:
-    ``"truncated_normal"`` draws N(0, sqrt(s) / 0.8796...) truncated at 2 sigma,
-    ``"untruncated_normal"`` N(0, sqrt(s)), ``"uniform"`` U(-sqrt(3 s), sqrt(3 s)).
+    With ``n`` = fan_in, fan_out or their mean (``mode``), at least 1, and
+    ``s = scale / n``: ``"truncated_normal"`` draws N(0, sqrt(s) / 0.8796...)
+    truncated at 2 sigma (the divisor restores the standard deviation sqrt(s)
+    that truncation removes), ``"untruncated_normal"`` N(0, sqrt(s)) and
+    ``"uniform"`` U(-sqrt(3 s), sqrt(3 s)).
 
     Args:
         scale: Positive scale. Defaults to ``1.0``.
         mode: ``"fan_in"``, ``"fan_out"`` or ``"fan_avg"``. Defaults to ``"fan_in"``.
-        distribution: See above. Defaults to ``"truncated_normal"``.
+        distribution: See above (any case; ``"normal"`` means ``"truncated_normal"``).
+            Defaults to ``"truncated_normal"``.
         seed: Optional seed of a generator of its own.
+        input_axes: Optional axes whose sizes multiply to fan_in (with ``output_axes``).
+        output_axes: Optional axes whose sizes multiply to fan_out (with ``input_axes``).
+
+    Example:
+        >>> init = VarianceScaling(scale=2.0, mode="fan_in", distribution="uniform", seed=1)
+        >>> bool(np.abs(init((50, 10))).max() <= np.sqrt(3 * 2.0 / 50))
+        True
     """
 
     _MODES = ("fan_in", "fan_out", "fan_avg")
     _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
 
-    def __init__(self, scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal", seed: int | None = None) -> None:
+    def __init__(self, scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal",
+                 seed: int | None = None, input_axes: list[int] | None = None,
+                 output_axes: list[int] | None = None) -> None:
         super().__init__(seed)
-        if scale <= 0:
+        if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)) or not scale > 0:
             raise ValueError(f"VarianceScaling expects `scale` > 0. Received: scale={scale!r}.")
         if mode not in self._MODES:
             raise ValueError(f"VarianceScaling expects `mode` in {self._MODES}. Received: mode={mode!r}.")
+        if isinstance(distribution, str):
+            distribution = distribution.lower()
         if distribution == "normal":
             distribution = "truncated_normal"
         if distribution not in self._DISTRIBUTIONS:
@@ -207,9 +243,11 @@ class VarianceScaling(_Seeded):
                 f"Received: distribution={distribution!r}."
             )
         self.scale, self.mode, self.distribution = float(scale), mode, distribution
+        self.input_axes = _axes_list("input_axes", input_axes)
+        self.output_axes = _axes_list("output_axes", output_axes)
 
     def __call__(self, shape, dtype=None):
-        fan_in, fan_out = compute_fans(tuple(shape))
+        fan_in, fan_out = compute_fans(tuple(shape), self.input_axes, self.output_axes)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         s = self.scale / max(1.0, n)
         rng = self._rng()
@@ -220,18 +258,31 @@ class VarianceScaling(_Seeded):
         else:
             limit = math.sqrt(3.0 * s)
             values = rng.uniform(-limit, limit, size=shape)
-        return values.astype(_dtype(dtype))
+        return values.astype(_dtype(dtype), copy=False)
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+        return {"seed": self.seed, "scale": self.scale, "mode": self.mode, "distribution": self.distribution,
+                "input_axes": self.input_axes, "output_axes": self.output_axes}
+
+
+def _axes_list(name: str, axes: Any) -> list[int] | None:
+    if axes is None:
+        return None
+    if isinstance(axes, (int, np.integer)) and not isinstance(axes, bool):
+        return [int(axes)]
+    if isinstance(axes, (list, tuple)) and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool)
+                                               for a in axes):
+        return [int(a) for a in axes]
+    raise ValueError(f"VarianceScaling expects `{name}` to be None or a list of integers. Received: {name}={axes!r}.")
 
 
 def _preset(class_name: str, alias: str, scale: float, mode: str, distribution: str, doc: str) -> type:
-    def __init__(self, seed: int | None = None) -> None:
-        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+    def __init__(self, seed: int | None = None, input_axes: list[int] | None = None,
+                 output_axes: list[int] | None = None) -> None:
+        VarianceScaling.__init__(self, scale, mode, distribution, seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
     cls = type(class_name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config, "__doc__": doc, "__module__": __name__})
     return register(alias, name=class_name)(cls)
@@ -251,24 +302,165 @@ LecunNormal = _preset("LecunNormal", "lecun_normal", 1.0, "fan_in", "truncated_n
                       "LeCun normal: truncated normal, stddev sqrt(1 / fan_in).")
 
 
+@register("orthogonal", "OrthogonalInitializer")
+class Orthogonal(_Seeded):
+    """A random orthogonal matrix times ``gain``.
+
+    The weight is viewed as a matrix of ``r = prod(shape[:-1])`` rows and
+    ``c = shape[-1]`` columns. A standard normal matrix of shape
+    ``(max(r, c), min(r, c))`` is factored as ``Q R``; each column of ``Q`` is
+    multiplied by the sign of the matching diagonal entry of ``R`` (which makes
+    the result uniformly distributed over orthogonal matrices), and ``Q`` is
+    transposed when ``r < c``. So the columns are orthonormal when ``r >= c``, the
+    rows otherwise.
+
+    Args:
+        gain: Factor applied to the matrix. Defaults to ``1.0``.
+        seed: Optional seed of a generator of its own.
+
+    Raises:
+        ValueError: When called for a shape of fewer than two dimensions.
+
+    Example:
+        >>> q = Orthogonal(seed=0)((4, 3), dtype="float64")
+        >>> np.allclose(q.T @ q, np.eye(3))
+        True
+    """
+
+    def __init__(self, gain: float = 1.0, seed: int | None = None) -> None:
+        super().__init__(seed)
+        if isinstance(gain, bool) or not isinstance(gain, (int, float, np.integer, np.floating)):
+            raise ValueError(f"Orthogonal expects `gain` to be a number. Received: gain={gain!r}.")
+        self.gain = float(gain)
+
+    def __call__(self, shape, dtype=None):
+        shape = tuple(int(d) for d in shape)
+        if len(shape) < 2:
+            raise ValueError(
+                f"Orthogonal needs a weight of at least two dimensions. Received: shape={shape_str(shape)} "
+                f"of rank {len(shape)}. Use it for kernels, e.g. of shape (input_dim, units), "
+                "and another initializer (such as 'zeros') for biases."
+            )
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        a = self._rng().normal(0.0, 1.0, size=(max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        q *= self.gain
+        return q.reshape(shape).astype(_dtype(dtype), copy=False)
+
+    def get_config(self):
+        return {"seed": self.seed, "gain": self.gain}
+
+
+@register("identity", "IdentityInitializer")
+class Identity(Initializer):
+    """``gain`` times the identity matrix (ones on the main diagonal of a 2-D weight).
+
+    For a non-square shape ``(r, c)`` the first ``min(r, c)`` diagonal entries are
+    ``gain`` and everything else zero, as ``np.eye(r, c)``.
+
+    Args:
+        gain: Factor applied to the matrix. Defaults to ``1.0``.
+
+    Raises:
+        ValueError: When called for a shape that is not two-dimensional.
+
+    Example:
+        >>> Identity(gain=2.0)((2, 3)).tolist()
+        [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]
+    """
+
+    def __init__(self, gain: float = 1.0) -> None:
+        if isinstance(gain, bool) or not isinstance(gain, (int, float, np.integer, np.floating)):
+            raise ValueError(f"Identity expects `gain` to be a number. Received: gain={gain!r}.")
+        self.gain = float(gain)
+
+    def __call__(self, shape, dtype=None):
+        shape = tuple(int(d) for d in shape)
+        if len(shape) != 2:
+            raise ValueError(
+                f"Identity can only initialize 2-D weights. Received: shape={shape_str(shape)} of rank "
+                f"{len(shape)}. Use it for Dense kernels, of shape (input_dim, units), and another "
+                "initializer (such as 'zeros') for biases."
+            )
+        values = np.eye(*shape, dtype=_dtype(dtype))
+        if self.gain != 1.0:
+            values *= values.dtype.type(self.gain)
+        return values
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
+class _FromArray(Initializer):
+    """Returns a copy of a given array; the shape asked for must be the array's."""
+
+    def __init__(self, value: np.ndarray) -> None:
+        self.value = value
+
+    def __call__(self, shape, dtype=None):
+        shape = tuple(int(d) for d in shape)
+        if shape != self.value.shape:
+            raise ValueError(
+                f"An array used as an initializer must have the weight's shape {shape_str(shape)}. "
+                f"Received an array of shape {shape_str(self.value.shape)}."
+            )
+        return np.array(self.value, dtype=_dtype(dtype))
+
+    def get_config(self):
+        raise TypeError(
+            "An array used as an initializer cannot be saved in a configuration. Create the layer with "
+            "a named initializer and assign the array with layer.set_weights(...) instead."
+        )
+
+    def __repr__(self) -> str:
+        return f"<array initializer of shape {shape_str(self.value.shape)}>"
+
+
 def get(identifier: Any) -> Initializer:
-    """Returns an initializer for a name, a config dict or an initializer.
+    """Returns an initializer for a name, a config dict, an initializer, a function or an array.
+
+    Names are Keras 3's class names and their snake_case forms, plus ``"zero"``,
+    ``"one"``, ``"uniform"`` and ``"normal"``. An array becomes an initializer
+    that returns a copy of it (for weights of its shape only).
 
     Raises:
         ValueError: For an unknown name, listing the valid ones.
+
+    Example:
+        >>> get("he_normal")
+        HeNormal(seed=None, input_axes=None, output_axes=None)
     """
     if identifier is None:
         raise ValueError("Expected an initializer name or object. Received: None.")
+    if isinstance(identifier, (np.ndarray, np.generic)):
+        return _FromArray(np.asarray(identifier))
+    if isinstance(identifier, type) and issubclass(identifier, Initializer):
+        return identifier()
     if callable(identifier) and not isinstance(identifier, (str, dict)):
         return identifier
-    return _registry.get(identifier)
+    init = _registry.get(identifier)
+    if not callable(init):
+        raise TypeError(
+            f"Expected an initializer name (e.g. 'glorot_uniform'), a config dict, a callable "
+            f"init(shape, dtype) or an array. Received: {identifier!r}."
+        )
+    return init
 
 
 serialize = _registry.serialize
 deserialize = _registry.deserialize
 
+def names() -> list[str]:
+    """Returns the registered initializer names."""
+    return _registry.names()
+
+
 __all__ = [
-    "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Initializer",
-    "LecunNormal", "LecunUniform", "Ones", "RandomNormal", "RandomUniform", "TruncatedNormal",
-    "VarianceScaling", "Zeros", "compute_fans", "deserialize", "get", "register", "serialize",
+    "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity", "Initializer",
+    "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform",
+    "TruncatedNormal", "VarianceScaling", "Zeros", "compute_fans", "deserialize", "get", "names",
+    "register", "serialize",
 ]

@@ -24,9 +24,9 @@ RTOL = 1e-6
 ATOL = 1e-8
 
 # Inputs are kept this far from every point where some activation has a kink:
-# 0 (relu, leaky_relu, elu), 0.5 (the threshold) and 3.0 (the max_value) of the
-# parametrized ReLU below.
-KINKS = (0.0, 0.5, 3.0)
+# 0 (relu, leaky_relu, elu, relu6), 0.5 (the threshold) and 3.0 (the max_value) of the
+# parametrized ReLU below, and -3.0 and 3.0 (hard_sigmoid, hard_silu).
+KINKS = (-3.0, 0.0, 0.5, 3.0)
 KINK_MARGIN = 0.05
 
 

@@ -218,3 +218,29 @@ def test_batch_size_on_first_layer_fixes_the_input_batch_dimension():
         Dense(3, batch_size=8)
     with pytest.raises(ValueError, match="ragged=True"):
         InputLayer(shape=(2,), ragged=True)
+
+
+def test_freezing_the_model_freezes_every_layer():
+    from minikeras.layers import BatchNormalization
+
+    model = Sequential([Input((3,)), Dense(4), BatchNormalization(), Dense(1)])
+    model.trainable = False
+    assert [layer.trainable for layer in model.layers] == [False, False, False]
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.random.default_rng(0).normal(size=(16, 3)).astype("float32")
+    before = model.get_weights()
+    model.fit(x, np.ones((16, 1), "float32"), epochs=2, verbose=0)
+    for old, new in zip(before, model.get_weights()):  # moving statistics included
+        np.testing.assert_array_equal(old, new)
+    model.trainable = True
+    assert all(layer.trainable for layer in model.layers)
+    assert len(model.trainable_weights) == 6
+
+
+def test_to_json_leaves_out_a_compile_config_it_cannot_name():
+    model = Sequential([Input((2,)), Dense(1)])
+    model.compile(optimizer="sgd", loss=lambda y, p: ((y - p) ** 2).mean(axis=-1))
+    payload = json.loads(model.to_json())
+    assert payload["class_name"] == "Sequential" and "compile_config" not in payload
+    model.compile(optimizer="sgd", loss="mse")
+    assert json.loads(model.to_json())["compile_config"]["loss"] == "mean_squared_error"

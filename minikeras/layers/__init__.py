@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from minikeras.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from minikeras.layers.base import Layer, Variable, deserialize, get, register, serialize
 from minikeras.layers.core import Activation, Dense
 from minikeras.layers.input_layer import Input, InputLayer, KerasTensor
+from minikeras.layers.normalization import BatchNormalization
+from minikeras.layers.regularization import Dropout
+from minikeras.layers.reshaping import Flatten, Reshape
 
 __all__ = [
-    "Activation", "Dense", "Input", "InputLayer", "KerasTensor", "Layer", "Variable",
+    "ELU", "Activation", "BatchNormalization", "Dense", "Dropout", "Flatten", "Input", "InputLayer",
+    "KerasTensor", "Layer", "LeakyReLU", "PReLU", "ReLU", "Reshape", "Softmax", "Variable",
     "deserialize", "get", "register", "serialize",
 ]

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from minikeras import constraints as _constraints
+from minikeras import regularizers as _regularizers
 from minikeras._registry import Registry
 from minikeras._validation import check_no_unknown_kwargs, shape_str
 from minikeras.backend import config as _config
@@ -30,16 +32,42 @@ class Variable:
         name: Short name, e.g. ``"kernel"``.
         path: Unique path within a model, e.g. ``"sequential/dense/kernel"``.
         trainable: Whether optimizers update it.
+        regularizer: Optional :class:`~minikeras.regularizers.Regularizer` whose
+            penalty of the value training adds to the loss.
+        constraint: Optional :class:`~minikeras.constraints.Constraint` applied to
+            the value after each optimizer update.
+
+    Example:
+        >>> from minikeras.constraints import NonNeg
+        >>> var = Variable(np.array([-1.0, 2.0]), "w", "w", constraint=NonNeg())
+        >>> var.apply_constraint()
+        >>> var.value.tolist()
+        [0.0, 2.0]
     """
 
-    __slots__ = ("value", "grad", "name", "path", "trainable")
+    __slots__ = ("value", "grad", "name", "path", "trainable", "regularizer", "constraint")
 
-    def __init__(self, value: np.ndarray, name: str, path: str, trainable: bool = True) -> None:
+    def __init__(self, value: np.ndarray, name: str, path: str, trainable: bool = True,
+                 regularizer: Any = None, constraint: Any = None) -> None:
         self.value = value
         self.grad = np.zeros_like(value)
         self.name = name
         self.path = path
         self.trainable = trainable
+        self.regularizer = _regularizers.get(regularizer)
+        self.constraint = _constraints.get(constraint)
+        if self.constraint is not None and hasattr(self.constraint, "check_shape"):
+            self.constraint.check_shape(tuple(value.shape))
+
+    def apply_constraint(self) -> None:
+        """Replaces the value, in place, by its projection under ``constraint`` (if any)."""
+        constraint = self.constraint
+        if constraint is None:
+            return
+        if hasattr(constraint, "apply_inplace"):
+            constraint.apply_inplace(self.value)
+        else:
+            self.assign(constraint(self.value))
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -97,9 +125,12 @@ class Layer:
         input_dim: Shorthand for ``input_shape=(input_dim,)``.
         batch_input_shape: Legacy Keras 2 form of ``(batch_size,) + input_shape``.
         batch_size: Fixed batch size of the declared input (Keras 2).
+        activity_regularizer: Optional regularizer of the layer's output; its penalty,
+            divided by the batch size, is added to the training loss.
     """
 
-    _COMMON = ("name", "trainable", "dtype", "input_shape", "input_dim", "batch_input_shape", "batch_size")
+    _COMMON = ("name", "trainable", "dtype", "input_shape", "input_dim", "batch_input_shape", "batch_size",
+               "activity_regularizer")
 
     def __init__(self, **kwargs: Any) -> None:
         check_no_unknown_kwargs(type(self).__name__, kwargs, self._COMMON)
@@ -121,16 +152,23 @@ class Layer:
                 f"{type(self).__name__} received `batch_size={batch_size!r}` without an input shape. "
                 "Pass it together with `input_shape` or `input_dim`, or use Input(shape, batch_size=...)."
             )
+        self.activity_regularizer = _regularizers.get(kwargs.get("activity_regularizer"))
         self._variables: list[Variable] = []
         self.built = False
         self.input_shape: tuple[int | None, ...] | None = None
         self.need_input_grad = True
 
     # -- weights --------------------------------------------------------------------
-    def add_weight(self, name: str, shape: tuple[int, ...], initializer: Any, trainable: bool = True) -> Variable:
-        """Creates a weight, initialized by ``initializer(shape, dtype)``."""
+    def add_weight(self, name: str, shape: tuple[int, ...], initializer: Any, trainable: bool = True,
+                   regularizer: Any = None, constraint: Any = None) -> Variable:
+        """Creates a weight, initialized by ``initializer(shape, dtype)``.
+
+        ``regularizer`` and ``constraint`` (names, configs or objects) are attached to
+        the :class:`Variable`; training adds the regularizer's penalty to the loss and
+        applies the constraint after each update.
+        """
         value = np.ascontiguousarray(initializer(tuple(shape), self.dtype), dtype=self.dtype)
-        var = Variable(value, name, f"{self.name}/{name}", trainable)
+        var = Variable(value, name, f"{self.name}/{name}", trainable, regularizer, constraint)
         self._variables.append(var)
         return var
 
@@ -229,7 +267,10 @@ class Layer:
     # -- configuration --------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         """Returns the layer's configuration in the Keras schema."""
-        return {"name": self.name, "trainable": self.trainable, "dtype": _dtype_policy(self.dtype)}
+        config = {"name": self.name, "trainable": self.trainable, "dtype": _dtype_policy(self.dtype)}
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = _regularizers.serialize(self.activity_regularizer)
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:

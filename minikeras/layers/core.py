@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from minikeras import activations, initializers
+from minikeras import activations, constraints, initializers, regularizers
 from minikeras._validation import check_positive_int, pop_legacy_kwarg
 from minikeras.layers.base import Layer, register
 
@@ -26,9 +26,18 @@ class Dense(Layer):
         use_bias: Whether to add a bias vector. Defaults to ``True``.
         kernel_initializer: Defaults to ``"glorot_uniform"``.
         bias_initializer: Defaults to ``"zeros"``.
+        kernel_regularizer: Optional regularizer of the kernel (``"l1"``, ``"l2"``, ``L2(1e-4)``, ...).
+        bias_regularizer: Optional regularizer of the bias.
+        activity_regularizer: Optional regularizer of the output; its penalty is divided
+            by the batch size.
+        kernel_constraint: Optional constraint applied to the kernel after each
+            update (``"max_norm"``, ``"non_neg"``, ``"unit_norm"``, ``"min_max_norm"``, ...).
+        bias_constraint: Optional constraint applied to the bias after each update.
         **kwargs: Common layer arguments (``name``, ``input_dim``, ``input_shape``, ...)
-            and the Keras 1 names ``output_dim`` (for ``units``) and ``init``
-            (for ``kernel_initializer``), which warn.
+            and the Keras 1 names ``output_dim`` (for ``units``), ``init`` (for
+            ``kernel_initializer``), ``bias`` (for ``use_bias``), ``W_regularizer``,
+            ``b_regularizer``, ``W_constraint`` and ``b_constraint`` (for the
+            ``kernel_*``/``bias_*`` arguments), which warn.
 
     Input shape:
         ``(batch_size, ..., input_dim)``.
@@ -51,25 +60,30 @@ class Dense(Layer):
         kernel_initializer = pop_legacy_kwarg(
             "Dense", kwargs, "init", "kernel_initializer", kernel_initializer, "glorot_uniform")
         use_bias = pop_legacy_kwarg("Dense", kwargs, "bias", "use_bias", use_bias, True)
-        for unsupported, value in (("kernel_regularizer", kernel_regularizer),
-                                   ("bias_regularizer", bias_regularizer),
-                                   ("activity_regularizer", activity_regularizer),
-                                   ("kernel_constraint", kernel_constraint),
-                                   ("bias_constraint", bias_constraint),
-                                   ("quantization_config", kwargs.pop("quantization_config", None))):
-            if value is not None:
-                raise NotImplementedError(
-                    f"Dense(`{unsupported}=...`) is not supported by this version of minikeras. "
-                    f"Received: {unsupported}={value!r}. Remove the argument."
-                )
+        kernel_regularizer = pop_legacy_kwarg(
+            "Dense", kwargs, "W_regularizer", "kernel_regularizer", kernel_regularizer, None)
+        bias_regularizer = pop_legacy_kwarg("Dense", kwargs, "b_regularizer", "bias_regularizer", bias_regularizer, None)
+        kernel_constraint = pop_legacy_kwarg(
+            "Dense", kwargs, "W_constraint", "kernel_constraint", kernel_constraint, None)
+        bias_constraint = pop_legacy_kwarg("Dense", kwargs, "b_constraint", "bias_constraint", bias_constraint, None)
+        quantization_config = kwargs.pop("quantization_config", None)
+        if quantization_config is not None:
+            raise NotImplementedError(
+                "Dense(`quantization_config=...`) is not supported by this version of minikeras. "
+                f"Received: quantization_config={quantization_config!r}. Remove the argument."
+            )
         if units is None:
             raise TypeError("Dense is missing the required argument `units` (e.g. Dense(64)).")
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.units = check_positive_int("Dense", "units", units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.kernel = None
         self.bias = None
         self._x: np.ndarray | None = None
@@ -85,9 +99,11 @@ class Dense(Layer):
                 f"Layer '{self.name}' (Dense) needs a known last input dimension. "
                 f"Received input shape {tuple(input_shape)}."
             )
-        self.kernel = self.add_weight("kernel", (int(input_dim), self.units), self.kernel_initializer)
+        self.kernel = self.add_weight("kernel", (int(input_dim), self.units), self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer)
+            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         super().build(input_shape)
 
     def compute_output_shape(self, input_shape):
@@ -146,17 +162,17 @@ class Dense(Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": None,
-            "bias_regularizer": None,
-            "kernel_constraint": None,
-            "bias_constraint": None,
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         })
         return config
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        for key in ("activity_regularizer", "quantization_config", "lora_rank", "lora_alpha"):
+        for key in ("quantization_config", "lora_rank", "lora_alpha"):
             if config.get(key, 0) is None:
                 del config[key]
         return super().from_config(config)

@@ -47,10 +47,10 @@ class Sequential(Trainer):
 
     def __init__(self, layers: list[Any] | None = None, trainable: bool = True, name: str | None = None) -> None:
         self.name = name or unique_name("sequential")
-        self.trainable = bool(trainable)
         self.dtype = _config.floatx()
         self._input_layer: InputLayer | None = None
         self._layers: list[Layer] = []
+        self._trainable = bool(trainable)
         self.built = False
         self._init_trainer()
         for layer in layers or []:
@@ -58,6 +58,28 @@ class Sequential(Trainer):
         self._maybe_build()
 
     # -- structure ------------------------------------------------------------------------
+    @property
+    def trainable(self) -> bool:
+        """Whether training updates the model; setting it sets every current layer's flag too.
+
+        As in Keras, ``model.trainable = False`` freezes each layer (a frozen
+        ``BatchNormalization`` also stops updating its moving statistics), and
+        ``model.trainable = True`` unfreezes them all. Recompile after changing it.
+
+        Example:
+            >>> model = Sequential([Input((2,)), Dense(1)])
+            >>> model.trainable = False
+            >>> model.layers[0].trainable, len(model.trainable_weights)
+            (False, 0)
+        """
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for layer in self._layers:
+            layer.trainable = self._trainable
+
     @property
     def layers(self) -> list[Layer]:
         """The layers, without the input layer (read-only list copy)."""
@@ -315,6 +337,9 @@ class Sequential(Trainer):
     def to_json(self, **kwargs: Any) -> str:
         """Returns the model (architecture and compile settings) as a JSON string.
 
+        Compile settings that cannot be written by name (a plain function as the
+        loss, a callable learning rate) are left out; the architecture always is.
+
         Example:
             >>> json.loads(Sequential([Input((2,)), Dense(1)]).to_json())["class_name"]
             'Sequential'
@@ -327,7 +352,10 @@ class Sequential(Trainer):
         }
         if self.built:
             payload["build_config"] = {"input_shape": list(self.input_shape)}
-        compile_config = self.get_compile_config()
+        try:
+            compile_config = self.get_compile_config()
+        except (TypeError, ValueError):
+            compile_config = None  # not serializable by name; the architecture still is
         if compile_config is not None:
             payload["compile_config"] = compile_config
         return json.dumps(payload, **kwargs)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from minikeras import losses, optimizers
+from minikeras import losses, optimizers, regularizers
 from minikeras import metrics as metrics_module
 from minikeras._validation import check_no_unknown_kwargs, check_positive_int, pop_legacy_kwarg, shape_str
 from minikeras.backend import random as _random
@@ -32,6 +32,7 @@ class Trainer:
         self.stop_training = False
         self.history: History | None = None
         self._metric_specs: list[Any] = []
+        self._compile_metrics = metrics_module.CompileMetrics()
         self.metrics: list[metrics_module.Metric] = []
         self._loss_spec: Any = None
         self._metrics_resolved = False
@@ -43,8 +44,16 @@ class Trainer:
 
         Args:
             optimizer: Optimizer name (``"sgd"``) or instance. Defaults to ``"rmsprop"``.
-            loss: Loss name (``"categorical_crossentropy"``, ``"mse"``, ...) or instance.
-            metrics: Metric names such as ``["accuracy"]``; the names become log keys.
+            loss: Loss name (``"categorical_crossentropy"``, ``"mse"``, ...), instance,
+                loss function (``minikeras.losses.huber``) or any callable
+                ``f(y_true, y_pred)`` returning one loss per sample, whose gradient is
+                then computed by central differences (see ``minikeras.losses``).
+            metrics: Metrics to report, unweighted: names such as ``["accuracy", "auc"]``,
+                metric objects (``minikeras.metrics.Precision(top_k=2)``) or functions
+                ``fn(y_true, y_pred)``. A name becomes the log key as written.
+            weighted_metrics: Metrics that receive the sample weights (from ``sample_weight``
+                or ``class_weight``); one already in ``metrics`` is logged as
+                ``weighted_<name>``.
             **kwargs: Keras's ``run_eagerly``, ``jit_compile``, ``steps_per_execution`` and
                 ``auto_scale_loss`` are accepted and have no effect (the results are the same).
 
@@ -53,18 +62,16 @@ class Trainer:
             >>> model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
         """
         check_no_unknown_kwargs("compile()", kwargs, _NO_EFFECT_COMPILE)
-        for name, value in (("loss_weights", loss_weights), ("weighted_metrics", weighted_metrics)):
+        for name, value in (("loss_weights", loss_weights),):
             if value is not None:
                 raise NotImplementedError(f"compile(`{name}=...`) is not supported by this version of minikeras.")
         if loss is None:
             raise ValueError("compile() needs a `loss`, e.g. loss='categorical_crossentropy'.")
-        if metrics is not None and not isinstance(metrics, (list, tuple)):
-            raise TypeError(f"compile() expects `metrics` to be a list such as ['accuracy']. Received: {metrics!r}.")
+        compile_metrics = metrics_module.CompileMetrics(metrics, weighted_metrics)
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss)
         self._loss_spec = loss
-        for spec in metrics or []:
-            metrics_module.check(spec)
+        self._compile_metrics = compile_metrics
         self._metric_specs = list(metrics or [])
         self.metrics = []
         self._metrics_resolved = False
@@ -80,8 +87,8 @@ class Trainer:
     def _resolve_metrics(self, y_shape: tuple[int, ...]) -> None:
         if self._metrics_resolved:
             return
-        out_shape = self.output_shape
-        self.metrics = [metrics_module.resolve(spec, y_shape, out_shape) for spec in self._metric_specs]
+        self._compile_metrics.build(y_shape, self.output_shape)
+        self.metrics = self._compile_metrics.metrics
         self._metrics_resolved = True
 
     # -- data ---------------------------------------------------------------------------
@@ -111,6 +118,9 @@ class Trainer:
         for i, layer in enumerate(stack):
             layer.need_input_grad = i > self._first_trainable
         self._train_vars = list(self.trainable_weights)
+        # None / empty unless some layer has a regularizer or constraint: no extra work per step.
+        self._penalties = regularizers.Penalties.of(stack, self._train_vars)
+        self._constrained = [v for v in self._train_vars if getattr(v, "constraint", None) is not None]
         last = stack[-1] if stack else None
         self._head_activation = getattr(last, "activation", None) if hasattr(last, "backward_logits") else None
 
@@ -121,37 +131,51 @@ class Trainer:
 
     def _train_step(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> float:
         stack = self._stack()
-        out = self._forward(x, training=True)
-        loss_value = self.loss(y, out, w)
+        penalties = self._penalties
+        if penalties is None:
+            out = self._forward(x, training=True)
+            loss_value = self.loss(y, out, w)
+        else:
+            out, penalty = penalties.forward(stack, x, training=True)
+            loss_value = self.loss(y, out, w) + penalty + penalties.weight_penalty()
         delta = None
         if self._head_activation is not None:
             delta = self.loss.logits_gradient(y, out, self._head_activation, w)
         if delta is not None:
+            if penalties is not None:
+                delta = penalties.logits_gradient(len(stack) - 1, delta, self._head_activation)
             grad = stack[-1].backward_logits(delta)
             upper = len(stack) - 2
         else:
             grad = self.loss.gradient(y, out, w)
             upper = len(stack) - 1
         for i in range(upper, self._first_trainable - 1, -1):
+            if penalties is not None:
+                grad = penalties.output_gradient(i, grad)
             grad = stack[i].backward(grad)
+        if penalties is not None:
+            penalties.add_weight_gradients()
+            penalties.clear()
         self.optimizer.apply(self._train_vars)
-        for metric in self.metrics:
-            metric.update_state(y, out)
+        for var in self._constrained:
+            var.apply_constraint()
+        self._compile_metrics.update_state(y, out, w)
         for layer in stack:
             layer.clear_cache()
         return loss_value
 
     def _logs(self, loss_total: float, count: int, prefix: str = "") -> dict[str, float]:
         logs = {prefix + "loss": loss_total / count if count else 0.0}
-        for metric in self.metrics:
-            logs[prefix + metric.name] = float(metric.result())
+        for key, value in self._compile_metrics.result().items():
+            logs[prefix + key] = value
         return dict(sorted(logs.items()))
 
     # -- fit ----------------------------------------------------------------------------
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
             verbose: Any = "auto", callbacks: list[Callback] | None = None,
             validation_split: float = 0.0, validation_data: Any = None, shuffle: bool | str = True,
-            sample_weight: Any = None, initial_epoch: int = 0, **kwargs: Any) -> History:
+            class_weight: dict[int, float] | None = None, sample_weight: Any = None, initial_epoch: int = 0,
+            **kwargs: Any) -> History:
         """Trains the model for ``epochs`` epochs of shuffled mini-batches.
 
         Each epoch reshuffles the training rows, runs one optimizer step per batch
@@ -172,7 +196,12 @@ class Trainer:
                 overrides ``validation_split``.
             shuffle: ``True`` reshuffles every epoch, ``"batch"`` only within batches,
                 ``False`` keeps the order.
-            sample_weight: Per-sample loss weights, ``(N,)``.
+            class_weight: ``{class index: weight}``; each training sample's loss (and its
+                weighted metrics) is multiplied by the weight of its class, read from
+                integer labels or the argmax of one-hot rows. Classes not listed weigh 1.
+                Multiplies ``sample_weight`` when both are given. Not applied to validation.
+            sample_weight: Per-sample loss weights, ``(N,)``: the batch loss is
+                ``sum(w * l) / N``, as in Keras 3. Also given to ``weighted_metrics``.
             initial_epoch: Epoch to start from (to resume training).
             **kwargs: The Keras 1 name ``nb_epoch`` (for ``epochs``), which warns.
 
@@ -210,6 +239,9 @@ class Trainer:
             val = self._validation_data(validation_data)
         elif validation_split:
             data, val = data.split(float(validation_split))
+        if class_weight is not None:
+            data.sample_weight = _class_weight_to_sample_weight(class_weight, data.y, data.sample_weight,
+                                                                self.output_shape, self.dtype, "fit()")
         self._resolve_metrics(data.y.shape)
         self._prepare_training()
         rng = _random.generator()
@@ -270,15 +302,22 @@ class Trainer:
         if cbs is not None:
             cbs.call("on_test_begin", {})
         total, count = 0.0, 0
+        # Keras includes the regularization penalties in the evaluation loss too.
+        penalties = regularizers.Penalties.of(self._stack(), self.trainable_weights)
+        weight_penalty = penalties.weight_penalty() if penalties is not None else 0.0
         for step, (xb, yb, wb) in enumerate(data.batches(batch_size)):
             if cbs is not None:
                 cbs.call("on_test_batch_begin", step, {})
-            out = self._forward(xb, training=False)
+            if penalties is None:
+                out = self._forward(xb, training=False)
+                penalty = 0.0
+            else:
+                out, penalty = penalties.forward(self._stack(), xb, training=False)
+                penalty += weight_penalty
             n = xb.shape[0]
-            total += self.loss(yb, out, wb) * n
+            total += (self.loss(yb, out, wb) + penalty) * n
             count += n
-            for metric in self.metrics:
-                metric.update_state(yb, out)
+            self._compile_metrics.update_state(yb, out, wb)
             if cbs is not None:
                 cbs.call("on_test_batch_end", step, self._logs(total, count))
         logs = self._logs(total, count)
@@ -292,9 +331,13 @@ class Trainer:
                  return_dict: bool = False, **kwargs: Any) -> Any:
         """Returns the loss (and metrics) on ``x``, ``y`` in inference mode.
 
+        With ``sample_weight`` the loss of each batch is ``sum(w * l) / N`` and the
+        ``weighted_metrics`` are weighted means; plain ``metrics`` ignore the weights.
+
         Returns:
             The loss alone when no metrics were compiled, else ``[loss, *metrics]`` in
-            compile order, or a dict with ``return_dict=True``.
+            compile order (``metrics`` then ``weighted_metrics``, as Keras 3 orders them),
+            or a dict keyed like the logs with ``return_dict=True``.
 
         Example:
             >>> model = Sequential([Input((2,)), Dense(1, kernel_initializer="zeros")])
@@ -314,11 +357,7 @@ class Trainer:
         cbs = CallbackList(cb_list, model=self, params={"verbose": verbose, "epochs": 1,
                                                          "steps": data.num_batches(batch_size)})
         logs = self._run_test(data, batch_size, cbs)
-        if return_dict:
-            return logs
-        if not self.metrics:
-            return logs["loss"]
-        return [logs["loss"]] + [logs[m.name] for m in self.metrics]
+        return self._result(logs, return_dict)
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto",
                 callbacks: list[Callback] | None = None, **kwargs: Any) -> np.ndarray:
@@ -365,10 +404,17 @@ class Trainer:
         check_features(x.shape, self.input_shape, self.name, "predict_on_batch")
         return self._forward(x, training=False)
 
-    def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None, return_dict: bool = False) -> Any:
-        """Runs one optimizer step on exactly ``x``, ``y``; returns loss (and metrics) of that batch."""
+    def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None, class_weight: dict[int, float] | None = None,
+                       return_dict: bool = False) -> Any:
+        """Runs one optimizer step on exactly ``x``, ``y``; returns loss (and metrics) of that batch.
+
+        ``class_weight`` works as in :meth:`fit`.
+        """
         self._assert_compiled("train_on_batch")
         data = self._data(x, y, sample_weight, "train_on_batch")
+        if class_weight is not None:
+            data.sample_weight = _class_weight_to_sample_weight(class_weight, data.y, data.sample_weight,
+                                                                self.output_shape, self.dtype, "train_on_batch()")
         self._resolve_metrics(data.y.shape)
         self._prepare_training()
         for metric in self.metrics:
@@ -387,9 +433,7 @@ class Trainer:
     def _result(self, logs: dict[str, float], return_dict: bool) -> Any:
         if return_dict:
             return logs
-        if not self.metrics:
-            return logs["loss"]
-        return [logs["loss"]] + [logs[m.name] for m in self.metrics]
+        return metrics_module.compile_metrics.results_in_order(logs, ["loss"] + self._compile_metrics.names())
 
     # -- Keras 1/2 prediction helpers ---------------------------------------------------
     def predict_classes(self, x: Any, batch_size: int = 32, verbose: Any = 0) -> np.ndarray:
@@ -415,13 +459,13 @@ class Trainer:
         """Returns the training configuration written to model files, or ``None``."""
         if not self.compiled:
             return None
-        metric_names = [m if isinstance(m, str) else m.name for m in self._metric_specs]
+        metric_config = self._compile_metrics.get_config()
         return {
             "optimizer": optimizers.serialize(self.optimizer),
             "loss": losses.serialize(self.loss),
             "loss_weights": None,
-            "metrics": metric_names or None,
-            "weighted_metrics": None,
+            "metrics": metric_config["metrics"],
+            "weighted_metrics": metric_config["weighted_metrics"],
             "run_eagerly": False,
             "steps_per_execution": 1,
             "jit_compile": False,
@@ -432,13 +476,9 @@ class Trainer:
         optimizer = config.get("optimizer", config.get("optimizer_config"))
         if isinstance(optimizer, dict) and "module" not in optimizer and "class_name" in optimizer:
             optimizer = {"class_name": optimizer["class_name"], "config": optimizer.get("config", {})}
-        metric_specs = []
-        for spec in config.get("metrics") or []:
-            if isinstance(spec, list):
-                metric_specs.extend(_metric_name(s) for s in spec)
-            else:
-                metric_specs.append(_metric_name(spec))
-        self.compile(optimizer=optimizer, loss=config["loss"], metrics=metric_specs)
+        read = metrics_module.compile_metrics.specs_from_config
+        self.compile(optimizer=optimizer, loss=config["loss"], metrics=read(config.get("metrics")),
+                     weighted_metrics=read(config.get("weighted_metrics")))
 
 
 def _check_rank(shape: tuple[int, ...], caller: str) -> None:
@@ -451,7 +491,47 @@ def _check_rank(shape: tuple[int, ...], caller: str) -> None:
         )
 
 
-def _metric_name(spec: Any) -> Any:
-    if isinstance(spec, dict):
-        return spec.get("config", {}).get("name", spec.get("class_name"))
-    return spec
+def _class_weight_to_sample_weight(class_weight: Any, y: np.ndarray, sample_weight: np.ndarray | None,
+                                   output_shape: tuple[int | None, ...], dtype: str, caller: str) -> np.ndarray:
+    """Per-sample weights from ``{class index: weight}``, as Keras 3 derives them.
+
+    A sample's class is its target rounded to an integer, or the argmax of a target
+    row with more than one column; classes not in the dict weigh 1. The result
+    multiplies ``sample_weight`` when that is given.
+    """
+    if not isinstance(class_weight, dict):
+        raise TypeError(
+            f"{caller} expects `class_weight` to be a dict mapping class indices to weights, e.g. "
+            f"{{0: 1.0, 1: 5.0}}. Received: {class_weight!r}."
+        )
+    width = output_shape[-1]
+    num_classes = None if width is None else (2 if width == 1 else int(width))
+    table: dict[int, float] = {}
+    for key, value in class_weight.items():
+        integral = (isinstance(key, (int, np.integer)) and not isinstance(key, bool)) or (
+            isinstance(key, (float, np.floating)) and float(key).is_integer())
+        if not integral or key < 0 or (num_classes is not None and key >= num_classes):
+            raise ValueError(
+                f"{caller} received the class_weight key {key!r}, but the model's output of shape "
+                f"{shape_str(output_shape)} predicts classes 0 to {'...' if num_classes is None else num_classes - 1}. "
+                "Key `class_weight` by class index, e.g. {0: 1.0, 1: 5.0}."
+            )
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value):
+            raise ValueError(
+                f"{caller} expects every class weight to be a finite number. "
+                f"Received: class_weight[{key!r}]={value!r}."
+            )
+        table[int(key)] = float(value)
+    if y.ndim > 2:
+        raise ValueError(
+            f"{caller} supports `class_weight` for targets of shape (N,), (N, 1) or one-hot (N, num_classes); "
+            f"received targets of shape {shape_str(y.shape)}. Pass per-sample weights as `sample_weight` instead."
+        )
+    labels = y if y.ndim == 1 else (y[:, 0] if y.shape[-1] == 1 else np.argmax(y, axis=-1))
+    labels = np.round(labels)
+    weights = np.ones(len(y), dtype=dtype)
+    for label, value in table.items():
+        weights[labels == label] = value
+    if sample_weight is not None:
+        weights *= np.asarray(sample_weight, dtype=dtype)
+    return weights

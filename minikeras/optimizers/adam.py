@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from minikeras.optimizers.base import Optimizer, register
+from minikeras.optimizers.base import Optimizer, check_epsilon, check_fraction, register
 
 
 @register("adam")
@@ -32,6 +32,8 @@ class Adam(Optimizer):
         epsilon: Small constant for stability. Defaults to ``1e-7``.
         amsgrad: Whether to use the AMSGrad variant. Defaults to ``False``.
         name: Defaults to ``"adam"``.
+        **kwargs: See :class:`~minikeras.optimizers.Optimizer` (``weight_decay``,
+            ``clipnorm``, ``clipvalue``, ``global_clipnorm``; legacy ``lr``, ``decay``).
 
     Example:
         >>> Adam().get_config()["beta_2"]
@@ -46,15 +48,14 @@ class Adam(Optimizer):
     def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, name: str | None = None, **kwargs: Any) -> None:
         super().__init__(learning_rate=learning_rate, name=name or "adam", **kwargs)
-        for arg, value in (("beta_1", beta_1), ("beta_2", beta_2)):
-            if not 0.0 <= float(value) < 1.0:
-                raise ValueError(f"Adam expects `{arg}` in [0, 1). Received: {arg}={value!r}.")
-        if float(epsilon) < 0:
-            raise ValueError(f"Adam expects `epsilon` >= 0. Received: epsilon={epsilon!r}.")
-        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
-        self.epsilon = float(epsilon)
+        owner = type(self).__name__
+        self.beta_1 = check_fraction(owner, "beta_1", beta_1)
+        self.beta_2 = check_fraction(owner, "beta_2", beta_2)
+        self.epsilon = check_epsilon(owner, epsilon)
         self.amsgrad = bool(amsgrad)
         self._slot_names = ["momentum", "velocity"] + (["velocity_hat"] if self.amsgrad else [])
+        # Keras 3 creates the velocity_hat slots after all the others.
+        self._slot_groups = [["momentum", "velocity"]] + ([["velocity_hat"]] if self.amsgrad else [])
 
     def build_slots(self, value):
         return [np.zeros_like(value) for _ in self._slot_names]

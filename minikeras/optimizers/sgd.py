@@ -25,7 +25,8 @@ class SGD(Optimizer):
         momentum: Momentum factor in ``[0, 1]``. Defaults to ``0.0``.
         nesterov: Whether to use Nesterov momentum. Defaults to ``False``.
         name: Defaults to ``"SGD"``.
-        **kwargs: See :class:`~minikeras.optimizers.Optimizer` (``lr``, ``decay``).
+        **kwargs: See :class:`~minikeras.optimizers.Optimizer` (``weight_decay``,
+            ``clipnorm``, ``clipvalue``, ``global_clipnorm``; legacy ``lr``, ``decay``).
 
     Example:
         >>> opt = SGD(learning_rate=0.1)
@@ -59,9 +60,10 @@ class SGD(Optimizer):
         m *= momentum
         m -= grad
         if self.nesterov:
-            step = m * momentum
-            step -= grad
-            value += step
+            # w + momentum * m - lr * g, without a temporary: grad is free once m is updated.
+            value -= grad
+            np.multiply(m, momentum, out=grad)
+            value += grad
         else:
             value += m
         self.flush_tiny(slots, grad)
