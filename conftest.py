@@ -24,6 +24,15 @@ def rng():
     return np.random.default_rng(0)
 
 
+@pytest.fixture
+def float64():
+    """Runs the test with ``floatx()`` set to float64."""
+    previous = backend.floatx()
+    backend.set_floatx("float64")
+    yield
+    backend.set_floatx(previous)
+
+
 @pytest.fixture(autouse=True)
 def _doctest_namespace(doctest_namespace):
     from minikeras.layers import Activation, Dense, Input

@@ -607,6 +607,13 @@ def _half_erfc(z: np.ndarray, precision: str = "float64") -> np.ndarray:
     return h
 
 
+def _erfc_of_abs(x: np.ndarray) -> np.ndarray:
+    """``erfc(|x|)`` for a float64 array ``x`` of any shape."""
+    h = _half_erfc(np.abs(x).reshape(-1)).reshape(x.shape)
+    h *= 2.0
+    return h
+
+
 def _erfc(x: Any) -> np.ndarray:
     """The complementary error function ``1 - erf(x)`` in float64, to about 1e-15 relative.
 
@@ -616,8 +623,7 @@ def _erfc(x: Any) -> np.ndarray:
         True
     """
     x = np.asarray(x, dtype=np.float64)
-    h = _half_erfc(np.abs(x).reshape(-1)).reshape(x.shape)
-    h *= 2.0
+    h = _erfc_of_abs(x)
     return np.where(x >= 0, h, 2.0 - h)
 
 
@@ -630,9 +636,7 @@ def _erf(x: Any) -> np.ndarray:
         True
     """
     x = np.asarray(x, dtype=np.float64)
-    one_minus = _half_erfc(np.abs(x).reshape(-1)).reshape(x.shape)
-    one_minus *= 2.0
-    return np.copysign(1.0 - one_minus, x)
+    return np.copysign(1.0 - _erfc_of_abs(x), x)
 
 
 def _normal_cdf(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

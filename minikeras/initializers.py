@@ -118,8 +118,19 @@ class RandomUniform(_Seeded):
         return {"seed": self.seed, "minval": self.minval, "maxval": self.maxval}
 
 
+class _MeanStddev(_Seeded):
+    """Shared arguments of the normal initializers: ``mean``, ``stddev`` and ``seed``."""
+
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
+        super().__init__(seed)
+        self.mean, self.stddev = float(mean), float(stddev)
+
+    def get_config(self):
+        return {"seed": self.seed, "mean": self.mean, "stddev": self.stddev}
+
+
 @register("random_normal", "normal")
-class RandomNormal(_Seeded):
+class RandomNormal(_MeanStddev):
     """Normal with mean ``mean`` and standard deviation ``stddev``.
 
     Args:
@@ -128,15 +139,8 @@ class RandomNormal(_Seeded):
         seed: Optional seed of a generator of its own.
     """
 
-    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
-        super().__init__(seed)
-        self.mean, self.stddev = float(mean), float(stddev)
-
     def __call__(self, shape, dtype=None):
         return self._rng().normal(self.mean, self.stddev, size=shape).astype(_dtype(dtype), copy=False)
-
-    def get_config(self):
-        return {"seed": self.seed, "mean": self.mean, "stddev": self.stddev}
 
 
 def _truncated_normal(rng: np.random.Generator, stddev: float, shape: tuple[int, ...]) -> np.ndarray:
@@ -150,7 +154,7 @@ def _truncated_normal(rng: np.random.Generator, stddev: float, shape: tuple[int,
 
 
 @register("truncated_normal")
-class TruncatedNormal(_Seeded):
+class TruncatedNormal(_MeanStddev):
     """Normal truncated at two standard deviations (values beyond are re-drawn).
 
     Args:
@@ -159,17 +163,10 @@ class TruncatedNormal(_Seeded):
         seed: Optional seed of a generator of its own.
     """
 
-    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
-        super().__init__(seed)
-        self.mean, self.stddev = float(mean), float(stddev)
-
     def __call__(self, shape, dtype=None):
         values = _truncated_normal(self._rng(), self.stddev, shape)
         values += self.mean
         return values.astype(_dtype(dtype), copy=False)
-
-    def get_config(self):
-        return {"seed": self.seed, "mean": self.mean, "stddev": self.stddev}
 
 
 def compute_fans(shape: tuple[int, ...], input_axes: list[int] | None = None,
@@ -302,6 +299,13 @@ LecunNormal = _preset("LecunNormal", "lecun_normal", 1.0, "fan_in", "truncated_n
                       "LeCun normal: truncated normal, stddev sqrt(1 / fan_in).")
 
 
+def _gain(owner: str, gain: Any) -> float:
+    """Returns the ``gain`` argument as a float or raises ``ValueError``."""
+    if isinstance(gain, bool) or not isinstance(gain, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{owner} expects `gain` to be a number. Received: gain={gain!r}.")
+    return float(gain)
+
+
 @register("orthogonal", "OrthogonalInitializer")
 class Orthogonal(_Seeded):
     """A random orthogonal matrix times ``gain``.
@@ -329,9 +333,7 @@ class Orthogonal(_Seeded):
 
     def __init__(self, gain: float = 1.0, seed: int | None = None) -> None:
         super().__init__(seed)
-        if isinstance(gain, bool) or not isinstance(gain, (int, float, np.integer, np.floating)):
-            raise ValueError(f"Orthogonal expects `gain` to be a number. Received: gain={gain!r}.")
-        self.gain = float(gain)
+        self.gain = _gain("Orthogonal", gain)
 
     def __call__(self, shape, dtype=None):
         shape = tuple(int(d) for d in shape)
@@ -373,9 +375,7 @@ class Identity(Initializer):
     """
 
     def __init__(self, gain: float = 1.0) -> None:
-        if isinstance(gain, bool) or not isinstance(gain, (int, float, np.integer, np.floating)):
-            raise ValueError(f"Identity expects `gain` to be a number. Received: gain={gain!r}.")
-        self.gain = float(gain)
+        self.gain = _gain("Identity", gain)
 
     def __call__(self, shape, dtype=None):
         shape = tuple(int(d) for d in shape)

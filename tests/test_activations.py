@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _helpers import away_from, numeric_grad
 
 from minikeras import activations, backend, losses
 from minikeras.layers import Activation, Dense, Input
@@ -55,14 +56,7 @@ EPS = 1e-6
 
 
 def away_from_kinks(rng, shape, low=-7.0, high=7.0):
-    x = rng.uniform(low, high, size=shape)
-    while True:
-        close = np.zeros(shape, dtype=bool)
-        for kink in KINKS:
-            close |= np.abs(x - kink) < KINK_MARGIN
-        if not close.any():
-            return x
-        x[close] = rng.uniform(low, high, size=int(close.sum()))
+    return away_from(rng, shape, KINKS, KINK_MARGIN, low, high)
 
 
 def numeric_vjp(act, x, g, eps=EPS):
@@ -268,14 +262,6 @@ def test_float32_gelu_is_correctly_rounded_to_within_one_ulp():
 
 
 # -- derivatives ---------------------------------------------------------------------------
-
-@pytest.fixture
-def float64():
-    previous = backend.floatx()
-    backend.set_floatx("float64")
-    yield
-    backend.set_floatx(previous)
-
 
 @pytest.mark.parametrize("act", ALL_PARAMS)
 def test_derivative_matches_central_differences(act, rng, float64):
@@ -511,18 +497,7 @@ def test_dense_model_training_step_follows_the_gradient(act, rng, float64):
     def objective():
         return model.loss(y, model.predict(x, verbose=0))
 
-    numeric = []
-    for var in model.trainable_weights:
-        grad = np.zeros(var.shape)
-        for idx in np.ndindex(var.shape):
-            old = var.value[idx]
-            var.value[idx] = old + EPS
-            plus = objective()
-            var.value[idx] = old - EPS
-            minus = objective()
-            var.value[idx] = old
-            grad[idx] = (plus - minus) / (2 * EPS)
-        numeric.append(grad)
+    numeric = [numeric_grad(objective, var.value, EPS) for var in model.trainable_weights]
     before = model.get_weights()
     model.train_on_batch(x, y)
     for w_before, w_after, num in zip(before, model.get_weights(), numeric):

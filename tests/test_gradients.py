@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _helpers import ATOL, EPS, assert_close, away_from, check_layer_gradients, numeric_grad
 
-from minikeras import activations, backend, losses
+from minikeras import activations, losses
 from minikeras.layers import Activation, Dense, Input
 from minikeras.models import Sequential
 from minikeras.optimizers import SGD
-
-EPS = 1e-6
-RTOL = 1e-6
-ATOL = 1e-8
 
 # Inputs are kept this far from every point where some activation has a kink:
 # 0 (relu, leaky_relu, elu, relu6), 0.5 (the threshold) and 3.0 (the max_value) of the
@@ -29,28 +26,7 @@ ATOL = 1e-8
 KINKS = (-3.0, 0.0, 0.5, 3.0)
 KINK_MARGIN = 0.05
 
-
-@pytest.fixture(autouse=True)
-def _float64():
-    previous = backend.floatx()
-    backend.set_floatx("float64")
-    yield
-    backend.set_floatx(previous)
-
-
-def numeric_grad(f, arr, eps=EPS):
-    """Central-difference gradient of the scalar ``f()`` w.r.t. ``arr``, perturbed in place."""
-    assert arr.dtype == np.float64
-    grad = np.zeros(arr.shape, dtype=np.float64)
-    for idx in np.ndindex(arr.shape):
-        old = arr[idx]
-        arr[idx] = old + eps
-        f_plus = float(f())
-        arr[idx] = old - eps
-        f_minus = float(f())
-        arr[idx] = old
-        grad[idx] = (f_plus - f_minus) / (2.0 * eps)
-    return grad
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def numeric_row_jacobian(fn, x, eps=EPS):
@@ -65,20 +41,7 @@ def numeric_row_jacobian(fn, x, eps=EPS):
 
 
 def away_from_kinks(rng, shape, low=-4.0, high=4.0):
-    x = rng.uniform(low, high, size=shape)
-    while True:
-        close = np.zeros(shape, dtype=bool)
-        for kink in KINKS:
-            close |= np.abs(x - kink) < KINK_MARGIN
-        if not close.any():
-            return x
-        x[close] = rng.uniform(low, high, size=int(close.sum()))
-
-
-def assert_close(actual, expected, rtol=RTOL, atol=ATOL):
-    actual = np.asarray(actual)
-    assert actual.shape == np.shape(expected)
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol)
+    return away_from(rng, shape, KINKS, KINK_MARGIN, low, high)
 
 
 # -- activations ------------------------------------------------------------------------
@@ -320,22 +283,6 @@ def test_fused_gradient_is_exact_and_finite_for_huge_float32_logits():
 
 
 # -- layers -----------------------------------------------------------------------------
-
-def check_layer_gradients(layer, x, rng):
-    """Compares ``backward`` with central differences of ``sum(g * layer(x))``."""
-    out = layer(x, training=True)
-    g = rng.normal(size=out.shape)
-    dx = layer.backward(g.copy())
-    weight_grads = [v.grad.copy() for v in layer.weights]
-
-    def objective():
-        return np.sum(g * layer(x))
-
-    assert_close(dx, numeric_grad(objective, x))
-    for var, grad in zip(layer.weights, weight_grads):
-        assert var.value.dtype == np.float64
-        assert_close(grad, numeric_grad(objective, var.value))
-
 
 def _randomize(layer, rng):
     for var in layer.weights:

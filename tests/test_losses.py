@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _helpers import numeric_grad
 
 import minikeras as mk
-from minikeras import activations, backend, losses
+from minikeras import activations, losses
 from minikeras.layers import Dense, Input
 from minikeras.models import Sequential, model_from_json
 from minikeras.optimizers import SGD
@@ -26,29 +27,6 @@ from minikeras.optimizers import SGD
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "keras3" / "losses.json").read_text())
 EPS = 1e-7
 N, K = 6, 4
-
-
-@pytest.fixture
-def float64():
-    previous = backend.floatx()
-    backend.set_floatx("float64")
-    yield
-    backend.set_floatx(previous)
-
-
-def numeric_grad(f, arr, eps=1e-6):
-    """Central-difference gradient of the scalar ``f()`` w.r.t. ``arr``, perturbed in place."""
-    assert arr.dtype == np.float64
-    grad = np.zeros(arr.shape)
-    for idx in np.ndindex(arr.shape):
-        old = arr[idx]
-        arr[idx] = old + eps
-        f_plus = f()
-        arr[idx] = old - eps
-        f_minus = f()
-        arr[idx] = old
-        grad[idx] = (f_plus - f_minus) / (2.0 * eps)
-    return grad
 
 
 # -- names ----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _helpers import numeric_grad
 
 from minikeras import backend, callbacks, losses, metrics, utils
 from minikeras.layers import Dense, Input
@@ -558,14 +559,6 @@ def test_train_on_batch_takes_class_weight(rng):
         x, y, sample_weight=np.array([1, 1, 3, 1, 1, 3.0]))
 
 
-@pytest.fixture
-def float64():
-    previous = backend.floatx()
-    backend.set_floatx("float64")
-    yield
-    backend.set_floatx(previous)
-
-
 def _weight_step(x, y, **fit_kwargs):
     """The change of each weight in one full-batch step of SGD with learning rate 1: minus the gradient."""
     model = Sequential([Input((4,)), Dense(5, activation="tanh"), Dense(3, activation="softmax")])
@@ -590,8 +583,6 @@ def test_weighting_a_class_by_two_equals_duplicating_its_samples_in_the_gradient
 
 
 def test_class_weighted_step_follows_the_numerical_gradient(float64, rng):
-    from test_gradients import numeric_grad
-
     x = rng.normal(size=(7, 4))
     y = np.array([0, 1, 2, 1, 0, 2, 2])
     cw = {0: 0.3, 2: 2.5}

@@ -13,14 +13,6 @@ from minikeras.models import Sequential, load_model
 from minikeras.optimizers import SGD
 
 
-@pytest.fixture
-def float64():
-    previous = backend.floatx()
-    backend.set_floatx("float64")
-    yield
-    backend.set_floatx(previous)
-
-
 def _one_unit_model(kernel, bias, lr):
     model = Sequential([Input((2,)), Dense(1)])
     model.compile(optimizer=SGD(learning_rate=lr), loss="mse")

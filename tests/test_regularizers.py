@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_gradients import assert_close, numeric_grad
+from _helpers import assert_close, numeric_grad
 
 import minikeras
-from minikeras import backend, constraints, regularizers
+from minikeras import constraints, regularizers
 from minikeras.layers import Activation, Dense, Input
 from minikeras.models import Sequential, load_model, model_from_json
 from minikeras.optimizers import SGD
@@ -144,14 +144,6 @@ def test_penalties_match_keras_3():
 
 
 # -- the penalties in a model's loss and gradients --------------------------------------------
-
-@pytest.fixture
-def float64():
-    previous = backend.floatx()
-    backend.set_floatx("float64")
-    yield
-    backend.set_floatx(previous)
-
 
 def _case(name, rng):
     """Returns (input shape, layers, loss, y) of one regularized model."""

@@ -47,6 +47,15 @@ class _Elementwise(Layer):
         self._x = self._y = None
 
 
+def _leaky_gradient(grad: np.ndarray, x: np.ndarray, slope: Any) -> np.ndarray:
+    """``grad`` times the leaky ReLU's derivative (``1`` for ``x > 0``, else ``slope``), in place."""
+    factor = (x <= 0).astype(grad.dtype)
+    factor *= slope
+    factor += x > 0
+    grad *= factor
+    return grad
+
+
 @register()
 class ReLU(_Elementwise):
     """Rectified linear unit with an optional cap, leak and threshold.
@@ -154,11 +163,7 @@ class LeakyReLU(_Elementwise):
         return out
 
     def input_gradient(self, grad, x, y):
-        factor = (x <= 0).astype(grad.dtype)
-        factor *= self.negative_slope
-        factor += x > 0
-        grad *= factor
-        return grad
+        return _leaky_gradient(grad, x, self.negative_slope)
 
     def get_config(self):
         config = super().get_config()
@@ -307,11 +312,7 @@ class PReLU(Layer):
         np.copyto(self.alpha.grad, np.sum(negative, axis=self._reduce).reshape(self.alpha.shape), casting="unsafe")
         if not self.need_input_grad:
             return None
-        factor = (x <= 0).astype(grad.dtype)
-        factor *= self.alpha.value
-        factor += x > 0
-        grad *= factor
-        return grad
+        return _leaky_gradient(grad, x, self.alpha.value)
 
     def clear_cache(self):
         self._x = None

@@ -199,31 +199,22 @@ def log_keys(plain: list[Metric], weighted: list[Metric]) -> list[str]:
         >>> log_keys([Mean(name="m"), Mean(name="m")], [Mean(name="m"), Mean(name="m")])
         ['m', 'm_1', 'weighted_m', 'weighted_m_1']
     """
-    keys: list[str] = []
     counters: dict[str, int] = {}
-    for metric in plain:
-        name = metric.name
-        if name not in counters:
-            counters[name] = 1
-        else:
-            index = counters[name]
-            counters[name] += 1
-            name = f"{name}_{index}"
-        keys.append(name)
+    keys = [_numbered(metric.name, counters) for metric in plain]
     for metric in weighted:
-        name = metric.name
-        if name not in counters:
-            counters[name] = 1
-        else:
-            name = f"weighted_{metric.name}"
-            if name not in counters:
-                counters[name] = 1
-            else:
-                index = counters[name]
-                counters[name] += 1
-                name = f"{name}_{index}"
-        keys.append(name)
+        name = metric.name if metric.name not in counters else f"weighted_{metric.name}"
+        keys.append(_numbered(name, counters))
     return keys
+
+
+def _numbered(name: str, counters: dict[str, int]) -> str:
+    """``name`` the first time, then ``name_1``, ``name_2``, ...; ``counters`` keeps the counts."""
+    if name not in counters:
+        counters[name] = 1
+        return name
+    index = counters[name]
+    counters[name] += 1
+    return f"{name}_{index}"
 
 
 def results_in_order(logs: dict[str, Any], metric_names: list[str]) -> Any:

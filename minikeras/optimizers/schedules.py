@@ -71,8 +71,37 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in config.items())})"
 
 
+class _DecayByRate(LearningRateSchedule):
+    """Shared arguments of the schedules that decay by ``decay_rate`` per ``decay_steps`` steps."""
+
+    def __init__(self, owner: str, initial_learning_rate: float, decay_steps: float, decay_rate: float,
+                 staircase: bool, name: str) -> None:
+        self.initial_learning_rate = _number(owner, "initial_learning_rate", initial_learning_rate)
+        _number(owner, "decay_steps", decay_steps, positive=True)
+        self.decay_steps = decay_steps
+        self.decay_rate = _number(owner, "decay_rate", decay_rate)
+        self.staircase = bool(staircase)
+        self.name = name
+
+    def _progress(self, step: int) -> float:
+        """``step / decay_steps``, floored with ``staircase``."""
+        p = step / self.decay_steps
+        if self.staircase:
+            p = math.floor(p)
+        return p
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+            "name": self.name,
+        }
+
+
 @register()
-class ExponentialDecay(LearningRateSchedule):
+class ExponentialDecay(_DecayByRate):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)``.
 
     Args:
@@ -91,27 +120,10 @@ class ExponentialDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
                  staircase: bool = False, name: str = "ExponentialDecay") -> None:
-        self.initial_learning_rate = _number("ExponentialDecay", "initial_learning_rate", initial_learning_rate)
-        _number("ExponentialDecay", "decay_steps", decay_steps, positive=True)
-        self.decay_steps = decay_steps
-        self.decay_rate = _number("ExponentialDecay", "decay_rate", decay_rate)
-        self.staircase = bool(staircase)
-        self.name = name
+        super().__init__("ExponentialDecay", initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step: int) -> float:
-        p = step / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate * self.decay_rate**p
-
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
+        return self.initial_learning_rate * self.decay_rate**self._progress(step)
 
 
 @register()
@@ -220,7 +232,7 @@ class PolynomialDecay(LearningRateSchedule):
 
 
 @register()
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_DecayByRate):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``.
 
     With ``decay_steps=1`` this is the ``decay`` argument of Keras 1/2 optimizers.
@@ -239,27 +251,10 @@ class InverseTimeDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
                  staircase: bool = False, name: str = "InverseTimeDecay") -> None:
-        self.initial_learning_rate = _number("InverseTimeDecay", "initial_learning_rate", initial_learning_rate)
-        _number("InverseTimeDecay", "decay_steps", decay_steps, positive=True)
-        self.decay_steps = decay_steps
-        self.decay_rate = _number("InverseTimeDecay", "decay_rate", decay_rate)
-        self.staircase = bool(staircase)
-        self.name = name
+        super().__init__("InverseTimeDecay", initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step: int) -> float:
-        p = step / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate / (1.0 + self.decay_rate * p)
-
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
+        return self.initial_learning_rate / (1.0 + self.decay_rate * self._progress(step))
 
 
 @register()
