@@ -31,7 +31,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numpy.polynomial import chebyshev
 
 from minikeras._registry import Registry
 from minikeras._validation import pop_legacy_kwarg
@@ -546,9 +545,29 @@ _ERFC_CHEBYSHEV = (
 )
 # The same series as power series in u, highest power first, for Horner's rule. The
 # power coefficients stay below 0.7, so the change of basis loses no accuracy.
+def _chebyshev_to_powers(coefficients: tuple[float, ...]) -> tuple[float, ...]:
+    """Power-series coefficients (highest power first) of ``sum c_k T_k(u)``.
+
+    Uses ``T_{k+1} = 2 u T_k - T_{k-1}`` on coefficient lists; plain Python keeps
+    ``numpy.polynomial`` (slow to import) out of ``import minikeras``.
+    """
+    powers = [0.0] * len(coefficients)
+    previous, current = [1.0], [0.0, 1.0]  # T_0 and T_1
+    for k, c in enumerate(coefficients):
+        term = previous if k == 0 else current
+        for i, t in enumerate(term):
+            powers[i] += c * t
+        if k >= 1:
+            following = [0.0] + [2.0 * t for t in current]
+            for i, t in enumerate(previous):
+                following[i] -= t
+            previous, current = current, following
+    return tuple(powers[::-1])
+
+
 _ERFC_POWERS = {
-    "float64": tuple(float(c) for c in chebyshev.cheb2poly(_ERFC_CHEBYSHEV)[::-1]),
-    "float32": tuple(float(c) for c in chebyshev.cheb2poly(_ERFC_CHEBYSHEV[:15])[::-1]),
+    "float64": _chebyshev_to_powers(_ERFC_CHEBYSHEV),
+    "float32": _chebyshev_to_powers(_ERFC_CHEBYSHEV[:15]),
 }
 # Beyond |x| = 40 the normal density underflows and the CDF rounds to 0 or 1 in
 # float64; clipping there keeps x**2 from overflowing.
