@@ -166,3 +166,39 @@ class Registry:
 def get_registry(family: str) -> Registry:
     """Returns the registry of ``family`` (e.g. ``"layer"``)."""
     return _REGISTRIES[family]
+
+
+class Configurable:
+    """Mixin for small value objects described completely by their ``get_config()``.
+
+    Gives ``from_config``, a ``repr`` that shows the arguments, and equality and
+    hashing by class and configuration.
+
+    Example:
+        >>> class Scale(Configurable):
+        ...     def __init__(self, factor=1.0):
+        ...         self.factor = factor
+        ...     def get_config(self):
+        ...         return {"factor": self.factor}
+        >>> Scale(2.0) == Scale.from_config({"factor": 2.0}), Scale(2.0)
+        (True, Scale(factor=2.0))
+    """
+
+    def get_config(self) -> dict[str, Any]:
+        """Returns the constructor arguments."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Any:
+        """Builds the object from :meth:`get_config` output."""
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.get_config() == self.get_config()
+
+    def __hash__(self) -> int:
+        return hash((type(self), repr(self)))

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from minikeras._registry import Registry
+from minikeras._registry import Configurable, Registry
 from minikeras._validation import shape_str
 from minikeras.backend import config as _config
 
@@ -36,7 +36,7 @@ register = _registry.register
 _LEGACY_NAMES = {"maxnorm": "max_norm", "nonneg": "non_neg", "unitnorm": "unit_norm"}
 
 
-class Constraint:
+class Constraint(Configurable):
     """Base class of constraints: the identity projection.
 
     Subclasses implement ``__call__(w)`` returning the projected weight (shaped like
@@ -69,24 +69,6 @@ class Constraint:
     def check_shape(self, shape: tuple[int, ...]) -> None:
         """Raises ``ValueError`` if the constraint cannot be applied to a weight of ``shape``."""
 
-    def get_config(self) -> dict[str, Any]:
-        """Returns the constructor arguments."""
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Constraint:
-        """Builds the constraint from :meth:`get_config` output."""
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.get_config() == self.get_config()
-
-    def __hash__(self) -> int:
-        return hash((type(self), repr(self)))
 
 
 def _bound(owner: str, name: str, value: Any) -> Any:

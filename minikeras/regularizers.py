@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from minikeras._registry import Registry
+from minikeras._registry import Configurable, Registry
 from minikeras._validation import shape_str
 from minikeras.backend import config as _config
 
@@ -52,7 +52,7 @@ def _as_float32(value: float) -> float:
     return float(np.float32(value))
 
 
-class Regularizer:
+class Regularizer(Configurable):
     """Base class of regularizers.
 
     Subclasses implement ``__call__(x)`` (the penalty, a float), ``gradient(x)``
@@ -81,24 +81,6 @@ class Regularizer:
         grad = self.gradient(x)
         out += grad if scale == 1.0 else grad * out.dtype.type(scale)
 
-    def get_config(self) -> dict[str, Any]:
-        """Returns the constructor arguments."""
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Regularizer:
-        """Builds the regularizer from :meth:`get_config` output."""
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.get_config() == self.get_config()
-
-    def __hash__(self) -> int:
-        return hash((type(self), tuple(sorted(self.get_config().items()))))
 
 
 @register("l1l2")
