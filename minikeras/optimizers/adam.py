@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from minikeras.optimizers.base import Optimizer, check_epsilon, check_fraction, register
+from minikeras.optimizers.base import Optimizer, check_epsilon, check_fraction, move_toward, register, step_over_root
 
 
 @register("adam")
@@ -54,32 +54,32 @@ class Adam(Optimizer):
         self.epsilon = check_epsilon(owner, epsilon)
         self.amsgrad = bool(amsgrad)
         self._slot_names = ["momentum", "velocity"] + (["velocity_hat"] if self.amsgrad else [])
+        self._alphas: dict[type, np.floating] = {}
         # Keras 3 creates the velocity_hat slots after all the others.
         self._slot_groups = [["momentum", "velocity"]] + ([["velocity_hat"]] if self.amsgrad else [])
 
     def build_slots(self, value):
         return [np.zeros_like(value) for _ in self._slot_names]
 
+    def prepare_step(self, lr):
+        self._alphas = {}  # bias-corrected step size of this step, per weight dtype
+
     def update_step(self, value, grad, slots, lr, scratch=None):
         dtype = value.dtype.type
-        t = self.iterations + 1
+        alpha = self._alphas.get(dtype)
+        if alpha is None:
+            t = self.iterations + 1
+            alpha = self._alphas[dtype] = (
+                lr * np.sqrt(dtype(1) - dtype(self.beta_2) ** t) / (dtype(1) - dtype(self.beta_1) ** t))
         m, v = slots[0], slots[1]
-        alpha = lr * np.sqrt(dtype(1) - dtype(self.beta_2) ** t) / (dtype(1) - dtype(self.beta_1) ** t)
         np.multiply(grad, grad, out=scratch)
-        scratch -= v
-        scratch *= dtype(1 - self.beta_2)
-        v += scratch
-        grad -= m
-        grad *= dtype(1 - self.beta_1)
-        m += grad
+        move_toward(v, scratch, dtype(1 - self.beta_2), scratch)
+        move_toward(m, grad, dtype(1 - self.beta_1), grad)
         if self.amsgrad:
             np.maximum(slots[2], v, out=slots[2])
             v = slots[2]
         np.multiply(m, alpha, out=grad)
-        np.sqrt(v, out=scratch)
-        scratch += dtype(self.epsilon)
-        grad /= scratch
-        value -= grad
+        step_over_root(value, grad, v, dtype(self.epsilon), scratch)
         self.flush_tiny(slots, scratch)
 
     def get_config(self):

@@ -67,6 +67,29 @@ def check_epsilon(owner: str, value: Any) -> float:
     return number
 
 
+def move_toward(average: np.ndarray, target: np.ndarray, rate: np.floating, work: np.ndarray) -> None:
+    """Moving-average update ``average += (target - average) * rate``, in place.
+
+    ``work`` receives the increment and may be ``target`` itself (which is then
+    overwritten). This is the form Keras 3 uses for Adam-style moment averages.
+    """
+    np.subtract(target, average, out=work)
+    work *= rate
+    average += work
+
+
+def step_over_root(value: np.ndarray, step: np.ndarray, source: np.ndarray, epsilon: np.floating,
+                   work: np.ndarray) -> None:
+    """Applies ``value -= step / (sqrt(source) + epsilon)`` in place; overwrites ``step`` and ``work``.
+
+    ``work`` may be ``source`` itself.
+    """
+    np.sqrt(source, out=work)
+    work += epsilon
+    step /= work
+    value -= step
+
+
 def _step_arity(fn: Callable[..., Any]) -> int:
     """Returns 1 if ``fn`` can be called with the step, 0 if only without arguments."""
     try:

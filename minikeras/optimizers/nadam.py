@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from minikeras.optimizers.base import Optimizer, check_epsilon, check_fraction, register
+from minikeras.optimizers.base import Optimizer, check_epsilon, check_fraction, move_toward, register, step_over_root
 
 
 @register("nadam")
@@ -96,22 +96,15 @@ class Nadam(Optimizer):
         beta_2_power = dtype(self.beta_2) ** (self.iterations + 1)
         m, v = slots
         np.multiply(grad, grad, out=scratch)
-        scratch -= v
-        scratch *= dtype(1 - self.beta_2)
-        v += scratch
-        np.subtract(grad, m, out=scratch)
-        scratch *= dtype(1 - self.beta_1)
-        m += scratch
+        move_toward(v, scratch, dtype(1 - self.beta_2), scratch)
+        move_toward(m, grad, dtype(1 - self.beta_1), scratch)
         # grad becomes lr * m_hat.
         grad *= (dtype(1) - u_t) / (dtype(1) - u_prod)
         np.multiply(m, u_t1 / (dtype(1) - u_prod_1), out=scratch)
         grad += scratch
         grad *= lr
         np.multiply(v, dtype(1) / (dtype(1) - beta_2_power), out=scratch)
-        np.sqrt(scratch, out=scratch)
-        scratch += dtype(self.epsilon)
-        grad /= scratch
-        value -= grad
+        step_over_root(value, grad, scratch, dtype(self.epsilon), scratch)
         self.flush_tiny(slots, scratch)
 
     def get_config(self):
