@@ -34,9 +34,10 @@ def float64():
 
 
 @pytest.fixture(autouse=True)
-def _doctest_namespace(doctest_namespace):
+def _doctest_namespace(doctest_namespace, tmp_path):
     from minikeras.layers import Activation, Dense, Input
     from minikeras.models import Sequential
 
     doctest_namespace.update(np=np, mk=minikeras, Sequential=Sequential, Dense=Dense,
-                             Activation=Activation, Input=Input, json=__import__("json"))
+                             Activation=Activation, Input=Input, json=__import__("json"),
+                             tmp_dir=tmp_path)

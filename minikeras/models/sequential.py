@@ -17,7 +17,7 @@ from minikeras.layers import InputLayer, KerasTensor, Layer
 from minikeras.layers.base import assign_all
 from minikeras.models.data import check_features
 from minikeras.models.trainer import Trainer
-from minikeras.saving import legacy_h5
+from minikeras.saving import api as saving_api
 
 _registry = Registry("model", "keras")
 
@@ -362,20 +362,27 @@ class Sequential(Trainer):
 
     # -- files -------------------------------------------------------------------------------
     def save(self, filepath: Any, overwrite: bool = True, include_optimizer: bool = True) -> None:
-        """Saves architecture, weights, training config and optimizer state to ``.h5``.
+        """Saves architecture, weights, training config and optimizer state.
 
-        The file is written to a temporary name and renamed, so an existing file
-        survives a failed save.
+        The suffix picks the format: ``.keras`` writes a Keras 3 archive, ``.h5`` Keras's
+        legacy HDF5 layout; both load in Keras 3 and in minikeras. The file is written
+        under a temporary name and renamed, so an existing file survives a failed save.
         """
-        legacy_h5.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+        saving_api.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
     def save_weights(self, filepath: Any, overwrite: bool = True) -> None:
-        """Saves only the weights, in Keras's legacy weights ``.h5`` layout."""
-        legacy_h5.save_weights(self, filepath, overwrite=overwrite)
+        """Saves only the weights: Keras 3's layout for ``.weights.h5``, the legacy one for ``.h5``."""
+        saving_api.save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath: Any) -> None:
-        """Loads weights from a weights ``.h5`` file or a full model ``.h5`` file."""
-        legacy_h5.load_weights(self, filepath)
+    def load_weights(self, filepath: Any, skip_mismatch: bool = False, by_name: bool = False) -> None:
+        """Loads weights from any weights or model file written by minikeras or Keras 1-3.
+
+        Args:
+            filepath: A ``.weights.h5``, legacy ``.h5`` or ``.keras`` file.
+            skip_mismatch: Skip layers whose weights do not fit, with a warning.
+            by_name: Legacy ``.h5`` files only: match layers by name, not position.
+        """
+        saving_api.load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
 
     def __repr__(self) -> str:
         return f"<Sequential name={self.name}, built={self.built}>"

@@ -1,7 +1,8 @@
-"""Saving and loading models and weights in Keras's HDF5 layout."""
+"""Saving and loading models and weights in the file formats Keras reads and writes."""
 
 from __future__ import annotations
 
-from minikeras.saving.legacy_h5 import load_model, load_weights, save_model, save_weights
+from minikeras.saving.api import load_model, load_weights, save_model, save_weights
+from minikeras.saving.safe_h5 import ModelFileError
 
-__all__ = ["load_model", "load_weights", "save_model", "save_weights"]
+__all__ = ["ModelFileError", "load_model", "load_weights", "save_model", "save_weights"]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +26,7 @@ import numpy as np
 
 from minikeras._registry import get_registry
 from minikeras._validation import shape_str
+from minikeras.saving._files import atomic_write
 
 KERAS_VERSION = "3.15.1"
 _ATTR_LIMIT = 64512
@@ -80,38 +80,11 @@ def read_str_list(group: Any, name: str) -> list[str]:
 
 # -- writing ------------------------------------------------------------------------------
 def _atomic_write(filepath: Any, overwrite: bool, write: Callable[[Any], None]) -> None:
-    path = os.fspath(filepath)
-    if not overwrite and os.path.exists(path):
-        raise FileExistsError(f"{path} already exists. Pass overwrite=True to replace it.")
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"Cannot save to {path}: the directory {directory} does not exist.")
-    h5py = _h5py()
-    fd, tmp = tempfile.mkstemp(prefix=".minikeras-", suffix=".h5.tmp", dir=directory)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
+    def write_file(tmp: str) -> None:
+        with _h5py().File(tmp, "w") as f:
             write(f)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
-
-def _check_suffix(filepath: Any, what: str) -> None:
-    path = os.fspath(filepath)
-    if path.endswith(".keras") or path.endswith(".weights.h5"):
-        stem = path[: -len(".keras")] if path.endswith(".keras") else path[: -len(".weights.h5")]
-        raise ValueError(
-            f"{what} to {path!r}: this version of minikeras writes Keras's legacy HDF5 format only, "
-            f"not the Keras 3 format that this suffix names. Use a file name ending in '.h5' "
-            f"(but not '.weights.h5'), e.g. {stem + '.h5'!r}."
-        )
-    if not path.endswith((".h5", ".hdf5")):
-        raise ValueError(f"{what} expects a file name ending in '.h5'. Received: filepath={path!r}.")
+    atomic_write(filepath, overwrite, write_file)
 
 
 def legacy_model_config(model: Any) -> dict[str, Any]:
@@ -145,9 +118,6 @@ def _write_layer_weights(root: Any, model: Any) -> None:
 
 def save_model(model: Any, filepath: Any, overwrite: bool = True, include_optimizer: bool = True) -> None:
     """Writes ``model`` to ``filepath`` (``.h5``), atomically."""
-    _check_suffix(filepath, "save()")
-    if not model.built:
-        raise ValueError(f"Model '{model.name}' is not built yet; build it (or fit it) before saving.")
 
     def write(f: Any) -> None:
         f.attrs["keras_version"] = np.bytes_(KERAS_VERSION.encode())
@@ -170,7 +140,6 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, include_optimi
 
 def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
     """Writes only the weights, in the legacy weights-only layout (groups at the root)."""
-    _check_suffix(filepath, "save_weights()")
     _atomic_write(filepath, overwrite, lambda f: _write_layer_weights(f, model))
 
 
@@ -228,8 +197,10 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
     return model
 
 
-def load_weights(model: Any, filepath: Any) -> None:
+def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False, by_name: bool = False) -> None:
     """Loads weights into ``model`` from a legacy weights file or a full model file."""
+    if skip_mismatch or by_name:
+        raise NotImplementedError("skip_mismatch and by_name are not supported yet.")
     with _open(filepath) as f:
         group = f["model_weights"] if "model_weights" in f else f
         if not read_str_list(group, "layer_names"):
