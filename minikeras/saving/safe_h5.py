@@ -228,3 +228,25 @@ def read_str_list(group: Any, name: str) -> list[str]:
         if len(names) > MAX_LIST_ENTRIES:
             raise ModelFileError(f"{where} lists more than {MAX_LIST_ENTRIES:,} names.")
     return names
+
+
+def largest_array_elements(group: Any) -> int:
+    """The element count of the largest array under ``group``, read from metadata only.
+
+    Used as the limit for building layers from the file's configuration: a layer
+    whose weights are larger than every array in the file cannot be loaded from it,
+    so it is refused before its memory is allocated.
+    """
+    h5py = _h5py()
+    largest = 0
+
+    def visit(_name: str, obj: Any) -> None:
+        nonlocal largest
+        if isinstance(obj, h5py.Dataset) and obj.shape is not None:
+            largest = max(largest, math.prod(int(d) for d in obj.shape))
+
+    try:
+        group.visititems(visit)
+    except (OSError, RuntimeError, ValueError) as err:
+        raise ModelFileError(f"Cannot read {describe(group)}: the file is damaged or truncated ({err}).") from None
+    return largest
