@@ -107,6 +107,19 @@ class Registry:
         msg += f" Known {self.family} names: {', '.join(names)}."
         return msg
 
+    def unknown_class_message(self, class_name: object) -> str:
+        """The message for a serialized class minikeras does not know, e.g. from a file."""
+        if class_name == "Lambda":
+            return (
+                "Cannot deserialize a 'Lambda' layer: it holds Python code, and minikeras never "
+                "runs code from a configuration or model file. Write the function as a layer "
+                "class and pass it as custom_objects={'Lambda': YourLayer}."
+            )
+        return (
+            f"{self.unknown_message(class_name)} If {class_name!r} is a class of your own, pass it "
+            f"as custom_objects={{{class_name!r}: YourClass}}."
+        )
+
     def get(self, identifier: Any) -> Any:
         """Turns a name, a config dict or an object into an object of this family.
 
@@ -155,8 +168,10 @@ class Registry:
             class_name = class_name[len("Custom>"):]
         if custom_objects and class_name in custom_objects:
             cls = custom_objects[class_name]
+        elif class_name in self._entries:
+            cls = self._entries[class_name]
         else:
-            cls = self.lookup(class_name)
+            raise ValueError(self.unknown_class_message(class_name))
         inner = config.get("config") or {}
         if hasattr(cls, "from_config"):
             return cls.from_config(dict(inner))

@@ -11,13 +11,15 @@ _COUNTERS: defaultdict[str, int] = defaultdict(int)
 def to_snake_case(name: str) -> str:
     """Converts a class name to Keras's snake_case prefix.
 
+    A digit does not start a new word (``Conv2D`` -> ``conv2d``), as in Keras.
+
     Example:
-        >>> to_snake_case("BatchNormalization"), to_snake_case("LeakyReLU")
-        ('batch_normalization', 'leaky_re_lu')
+        >>> to_snake_case("BatchNormalization"), to_snake_case("LeakyReLU"), to_snake_case("Dense2D")
+        ('batch_normalization', 'leaky_re_lu', 'dense2d')
     """
     name = re.sub(r"\W+", "", name)
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name)
     return name.lower()
 
 

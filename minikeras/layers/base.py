@@ -9,10 +9,6 @@ returns ``dL/d(input)``.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import math
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -22,40 +18,11 @@ from minikeras import regularizers as _regularizers
 from minikeras._registry import Registry
 from minikeras._validation import check_no_unknown_kwargs, shape_str
 from minikeras.backend import config as _config
+from minikeras.backend.limits import check_weight_size
 from minikeras.backend.naming import to_snake_case, unique_name
 
 _registry = Registry("layer", "keras.layers")
 register = _registry.register
-
-# (largest number of elements a new weight may have, why), while a model file is read.
-_WEIGHT_LIMIT: contextvars.ContextVar[tuple[int, str] | None] = contextvars.ContextVar(
-    "minikeras_weight_limit", default=None)
-
-
-@contextlib.contextmanager
-def weight_size_limit(max_elements: int, reason: str) -> Iterator[None]:
-    """Refuses to create weights with more than ``max_elements`` elements inside the block.
-
-    Loading a model file builds layers from the file's configuration before its
-    weights are read; this keeps a configuration that asks for an absurdly large
-    layer from allocating the memory.
-
-    Args:
-        max_elements: The largest weight (in elements) that may be created.
-        reason: Explains the limit in the error message.
-
-    Example:
-        >>> with weight_size_limit(10, "a test"):
-        ...     Dense(100).build((None, 100))
-        Traceback (most recent call last):
-        ...
-        ValueError: ...
-    """
-    token = _WEIGHT_LIMIT.set((int(max_elements), reason))
-    try:
-        yield
-    finally:
-        _WEIGHT_LIMIT.reset(token)
 
 
 class Variable:
@@ -201,12 +168,7 @@ class Layer:
         the :class:`Variable`; training adds the regularizer's penalty to the loss and
         applies the constraint after each update.
         """
-        limit = _WEIGHT_LIMIT.get()
-        if limit is not None and math.prod(shape) > limit[0]:
-            raise ValueError(
-                f"Layer '{self.name}' would create weight '{name}' of shape {shape_str(shape)} "
-                f"({math.prod(shape):,} elements), more than {limit[0]:,}: {limit[1]}."
-            )
+        check_weight_size(self.name, name, tuple(shape))
         value = np.ascontiguousarray(initializer(tuple(shape), self.dtype), dtype=self.dtype)
         var = Variable(value, name, f"{self.name}/{name}", trainable, regularizer, constraint)
         self._variables.append(var)

@@ -42,7 +42,7 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, include_optimi
 
     Example:
         >>> model = Sequential([Dense(2, input_dim=3)])
-        >>> save_model(model, tmp_dir / "m.h5")
+        >>> save_model(model, tmp_dir / "m.keras")
     """
     path = _path(filepath, "save()")
     if path.endswith(".weights.h5"):
@@ -65,7 +65,7 @@ def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
 
     Example:
         >>> model = Sequential([Dense(2, input_dim=3)])
-        >>> save_weights(model, tmp_dir / "m.h5")
+        >>> save_weights(model, tmp_dir / "m.weights.h5")
     """
     path = _path(filepath, "save_weights()")
     if not model.built:
@@ -104,8 +104,8 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
             minikeras does not know (pass them in ``custom_objects``).
 
     Example:
-        >>> Sequential([Dense(2, input_dim=3)]).save(tmp_dir / "m.h5")
-        >>> load_model(tmp_dir / "m.h5", compile=False).layers[0].units
+        >>> Sequential([Dense(2, input_dim=3)]).save(tmp_dir / "m.keras")
+        >>> load_model(tmp_dir / "m.keras", compile=False).layers[0].units
         2
     """
     path = _path(filepath, "load_model()")
@@ -134,8 +134,8 @@ def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False, by_name
 
     Example:
         >>> model = Sequential([Dense(2, input_dim=3)])
-        >>> model.save_weights(tmp_dir / "w.h5")
-        >>> model.load_weights(tmp_dir / "w.h5")
+        >>> model.save_weights(tmp_dir / "w.weights.h5")
+        >>> model.load_weights(tmp_dir / "w.weights.h5")
     """
     path = _path(filepath, "load_weights()")
     if not model.built:
@@ -151,7 +151,7 @@ def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False, by_name
         return
     with safe_h5.open_h5(path) as f:
         legacy = "layer_names" in f.attrs or "layer_names0" in f.attrs or safe_h5.has(f, "model_weights")
-        keras3 = safe_h5.has(f, "layers") or safe_h5.has(f, "vars")
+        keras3 = any(safe_h5.has(f, name) for name in ("layers", "vars", "_layer_checkpoint_dependencies"))
     if not legacy and not keras3:
         raise ValueError(
             f"{path!r} holds no layer weights. load_weights() reads files written by "

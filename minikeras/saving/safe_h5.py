@@ -162,7 +162,7 @@ def _to_str(value: Any, where: str) -> str:
             raise ModelFileError(f"{where} holds bytes that are not UTF-8 text.") from None
     if isinstance(value, str):
         return value
-    raise ModelFileError(f"{where} holds {type(value).__name__} {value!r:.60}; expected text.")
+    raise ModelFileError(f"{where} holds {type(value).__name__} {str(value):.60}; expected text.")
 
 
 def read_attr_str(obj: Any, name: str) -> str:
@@ -235,7 +235,9 @@ def largest_array_elements(group: Any) -> int:
 
     Used as the limit for building layers from the file's configuration: a layer
     whose weights are larger than every array in the file cannot be loaded from it,
-    so it is refused before its memory is allocated.
+    so it is refused before its memory is allocated. The count is capped at the
+    largest float32 array :func:`read_array` accepts, so an array that merely claims
+    to be huge does not lift the limit.
     """
     h5py = _h5py()
     largest = 0
@@ -249,4 +251,4 @@ def largest_array_elements(group: Any) -> int:
         group.visititems(visit)
     except (OSError, RuntimeError, ValueError) as err:
         raise ModelFileError(f"Cannot read {describe(group)}: the file is damaged or truncated ({err}).") from None
-    return largest
+    return min(largest, MAX_ARRAY_BYTES // 4)
