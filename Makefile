@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench interop clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,5 +31,23 @@ bench: $(VENV)/.installed
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check minikeras tests examples benchmarks conftest.py
 
+# Interoperability with real Keras 3 (torch backend) in its own environment, so that
+# `make test` never needs Keras. torch is installed first and pinned (pip takes the
+# CPU wheel and never resolves another torch); Keras does not depend on torch.
+INTEROP_VENV := .venv-interop
+INTEROP_BIN := $(INTEROP_VENV)/bin
+
+$(INTEROP_BIN)/python:
+	$(PYTHON) -m venv $(INTEROP_VENV)
+	$(INTEROP_BIN)/python -m pip install --quiet --upgrade pip
+
+$(INTEROP_VENV)/.installed: pyproject.toml | $(INTEROP_BIN)/python
+	$(INTEROP_BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(INTEROP_BIN)/python -m pip install --quiet "torch==2.13.0" "keras==3.15.1" -e ".[test]"
+	touch $@
+
+interop: $(INTEROP_VENV)/.installed
+	KERAS_BACKEND=torch $(INTEROP_BIN)/python -m pytest tests/interop
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(INTEROP_VENV) build *.egg-info .pytest_cache

@@ -1,5 +1,7 @@
 """Shared fixtures for tests and doctests: fresh names and seed for every test."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -8,6 +10,20 @@ from minikeras import backend
 
 # The scripts that write reference files with real Keras are not tests and need Keras.
 collect_ignore_glob = ["tests/fixtures/*"]
+
+_INTEROP = Path(__file__).resolve().parent / "tests" / "interop"
+
+
+def _within_interop(path):
+    return path == _INTEROP or _INTEROP in path.parents
+
+
+def pytest_ignore_collect(collection_path, config):
+    """tests/interop needs real Keras: collected only when named on the command line (`make interop`)."""
+    if not _within_interop(collection_path):
+        return None
+    named = (config.invocation_params.dir / arg.split("::")[0] for arg in config.args)
+    return None if any(_within_interop(path.resolve()) for path in named) else True
 
 
 @pytest.fixture(autouse=True)
