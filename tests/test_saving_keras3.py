@@ -19,7 +19,7 @@ import h5py
 import numpy as np
 import pytest
 
-from minikeras import optimizers, utils
+from minikeras import backend, optimizers, utils
 from minikeras.layers import (
     ELU,
     Activation,
@@ -652,3 +652,25 @@ def test_a_keras_archive_round_trips_through_minikeras_unchanged(tmp_path):
     model.save(tmp_path / "again.keras")
     with h5_member(FIXTURES / "saving_named.keras") as f, h5_member(tmp_path / "again.keras") as g:
         assert dump(f) == dump(g)
+
+
+def test_an_archive_round_trips_byte_for_byte_apart_from_the_save_date(tmp_path):
+    import zipfile
+
+    model, _, _ = trained()
+    model.save(tmp_path / "first.keras")
+    load_model(tmp_path / "first.keras").save(tmp_path / "second.keras")
+    with zipfile.ZipFile(tmp_path / "first.keras") as a, zipfile.ZipFile(tmp_path / "second.keras") as b:
+        assert a.namelist() == b.namelist() == ["metadata.json", "config.json", "model.weights.h5"]
+        for name in ("config.json", "model.weights.h5"):
+            assert a.read(name) == b.read(name), name
+
+
+def test_a_weights_file_round_trips_byte_for_byte(tmp_path):
+    model, _, _ = trained()
+    model.save_weights(tmp_path / "first.weights.h5")
+    backend.clear_session()  # the same automatic layer names, which the file records
+    other, _, _ = trained(steps=1)
+    other.load_weights(tmp_path / "first.weights.h5")
+    other.save_weights(tmp_path / "second.weights.h5")
+    assert (tmp_path / "first.weights.h5").read_bytes() == (tmp_path / "second.weights.h5").read_bytes()
