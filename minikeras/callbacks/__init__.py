@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from minikeras.callbacks.callback import Callback, CallbackList, register
+from minikeras.callbacks.csv_logger import CSVLogger
 from minikeras.callbacks.early_stopping import EarlyStopping
 from minikeras.callbacks.history import History
+from minikeras.callbacks.lambda_callback import LambdaCallback
+from minikeras.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
+from minikeras.callbacks.model_checkpoint import ModelCheckpoint
 from minikeras.callbacks.progbar import ProgbarLogger
+from minikeras.callbacks.terminate_on_nan import TerminateOnNaN
 
-__all__ = ["Callback", "CallbackList", "EarlyStopping", "History", "ProgbarLogger", "register"]
+__all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger", "ReduceLROnPlateau",
+           "TerminateOnNaN", "register"]
