@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -98,3 +99,30 @@ def check_finite(array: np.ndarray, what: str, *, chunk_rows: int = 8192) -> Non
                 f"{what} contains NaN or infinite values (first at row {bad}). "
                 "Remove or impute them before training, e.g. with np.nan_to_num."
             )
+
+
+def positional_arity(fn: Callable[..., Any], counts: Iterable[int]) -> int | None:
+    """The first of ``counts`` such that ``fn`` accepts that many positional arguments.
+
+    Returns ``None`` when ``fn`` has no signature to inspect (some builtins).
+
+    Raises:
+        TypeError: If none of ``counts`` fits; the message is ``fn``'s signature.
+
+    Example:
+        >>> positional_arity(lambda epoch, lr=0.1: lr, (2, 1))
+        2
+        >>> positional_arity(lambda epoch: 0.1, (2, 1))
+        1
+    """
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    for count in counts:
+        try:
+            signature.bind(*range(count))
+        except TypeError:
+            continue
+        return count
+    raise TypeError(str(signature))

@@ -9,7 +9,6 @@ float: one given as a schedule cannot be set, and the optimizer refuses.
 
 from __future__ import annotations
 
-import inspect
 import math
 import warnings
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from minikeras._validation import check_no_unknown_kwargs, pop_legacy_kwarg
+from minikeras._validation import check_no_unknown_kwargs, pop_legacy_kwarg, positional_arity
 from minikeras.callbacks.callback import Callback, register
 from minikeras.callbacks.early_stopping import monitor_direction
 
@@ -194,20 +193,13 @@ class ReduceLROnPlateau(Callback):
 def _schedule_arity(schedule: Callable[..., Any]) -> int | None:
     """2 if ``schedule(epoch, lr)`` binds, 1 if only ``schedule(epoch)``, ``None`` if unknown."""
     try:
-        signature = inspect.signature(schedule)
-    except (TypeError, ValueError):
-        return None
-    for args in ((0, 0.1), (0,)):
-        try:
-            signature.bind(*args)
-        except TypeError:
-            continue
-        return len(args)
-    raise ValueError(
-        "LearningRateScheduler expects `schedule` to take the epoch, or the epoch and the current "
-        f"learning rate. Received: schedule={schedule!r} with signature {signature}. "
-        "Pass e.g. `lambda epoch, lr: lr * 0.9`."
-    )
+        return positional_arity(schedule, (2, 1))
+    except TypeError as signature:
+        raise ValueError(
+            "LearningRateScheduler expects `schedule` to take the epoch, or the epoch and the current "
+            f"learning rate. Received: schedule={schedule!r} with signature {signature}. "
+            "Pass e.g. `lambda epoch, lr: lr * 0.9`."
+        ) from None
 
 
 @register()

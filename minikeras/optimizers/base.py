@@ -9,7 +9,6 @@ the step.
 
 from __future__ import annotations
 
-import inspect
 import math
 import re
 import warnings
@@ -19,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from minikeras._registry import Registry
-from minikeras._validation import check_no_unknown_kwargs, pop_legacy_kwarg
+from minikeras._validation import check_no_unknown_kwargs, pop_legacy_kwarg, positional_arity
 from minikeras.backend import config as _config
 from minikeras.optimizers import schedules
 
@@ -93,20 +92,14 @@ def step_over_root(value: np.ndarray, step: np.ndarray, source: np.ndarray, epsi
 def _step_arity(fn: Callable[..., Any]) -> int:
     """Returns 1 if ``fn`` can be called with the step, 0 if only without arguments."""
     try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError):  # some builtins have no signature: assume fn(step)
-        return 1
-    for args in ((0,), ()):
-        try:
-            signature.bind(*args)
-        except TypeError:
-            continue
-        return len(args)
-    raise ValueError(
-        f"A callable `learning_rate` must take the step (an int) or no argument. "
-        f"Received: learning_rate={fn!r} with signature {signature}. "
-        "Pass e.g. `learning_rate=lambda step: 0.1 * 0.5 ** (step // 1000)`."
-    )
+        arity = positional_arity(fn, (1, 0))
+    except TypeError as signature:
+        raise ValueError(
+            f"A callable `learning_rate` must take the step (an int) or no argument. "
+            f"Received: learning_rate={fn!r} with signature {signature}. "
+            "Pass e.g. `learning_rate=lambda step: 0.1 * 0.5 ** (step // 1000)`."
+        ) from None
+    return 1 if arity is None else arity  # some builtins have no signature: assume fn(step)
 
 
 class Optimizer:

@@ -15,6 +15,22 @@ from typing import Any
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"
+#: The Keras version minikeras's files declare: the one whose layouts they follow.
+KERAS_VERSION = "3.15.1"
+
+
+def h5py_module() -> Any:
+    """h5py, imported on first use so that ``import minikeras`` does not load it."""
+    import h5py
+
+    return h5py
+
+
+def minikeras_version() -> str:
+    """The installed minikeras version, recorded in the files it writes."""
+    from minikeras import __version__
+
+    return __version__
 
 
 def atomic_write(filepath: Any, overwrite: bool, write: Callable[[str], None]) -> None:
@@ -69,9 +85,7 @@ def file_kind(filepath: Any) -> str:
         return "zip"
     if head == HDF5_SIGNATURE:
         return "hdf5"
-    import h5py  # HDF5 files may start after a user block of 512, 1024, ... bytes
-
-    if h5py.is_hdf5(path):
+    if h5py_module().is_hdf5(path):  # HDF5 files may start after a user block of 512, 1024, ... bytes
         return "hdf5"
     raise ValueError(
         f"{path!r} is neither an HDF5 file nor a .keras archive (its first bytes are {head!r}). "

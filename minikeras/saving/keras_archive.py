@@ -28,11 +28,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from minikeras._registry import get_registry
-from minikeras.backend.limits import weight_size_limit
 from minikeras.saving import keras_weights, safe_h5
-from minikeras.saving._files import atomic_write
+from minikeras.saving._files import KERAS_VERSION, atomic_write
+from minikeras.saving._files import h5py_module as _h5py
+from minikeras.saving._files import minikeras_version as _version
 
-KERAS_VERSION = "3.15.1"
 CONFIG = "config.json"
 METADATA = "metadata.json"
 WEIGHTS = "model.weights.h5"
@@ -45,16 +45,6 @@ MAX_WEIGHTS_BYTES = 4 * safe_h5.MAX_ARRAY_BYTES
 MAX_EXPANSION = 1100
 
 
-def _h5py() -> Any:
-    import h5py
-
-    return h5py
-
-
-def _version() -> str:
-    from minikeras import __version__
-
-    return __version__
 
 
 # -- writing ---------------------------------------------------------------------------
@@ -238,10 +228,7 @@ def _build(config: Any, weights_file: Any, custom_objects: dict[str, Any] | None
             "Rebuild the model as a Sequential stack of layers in Keras and save it again."
         )
     cls = get_registry("model").lookup("Sequential")
-    largest = safe_h5.largest_array_elements(weights_file)
-    reason = (f"{label} holds no array larger than {largest:,} elements, so its configuration does not "
-              "match its weights (the archive is damaged or was altered)")
-    with weight_size_limit(largest, reason):
+    with safe_h5.allocation_limit(weights_file, label, "archive"):
         model = cls.from_config(config["config"], custom_objects=custom_objects)
         build_config = config.get("build_config")
         if not model.built and isinstance(build_config, dict) and build_config.get("input_shape"):

@@ -30,17 +30,13 @@ import numpy as np
 
 from minikeras._validation import shape_str
 from minikeras.backend.naming import to_snake_case
-from minikeras.saving import safe_h5
+from minikeras.saving import optimizer_state, safe_h5
 from minikeras.saving._files import atomic_write
+from minikeras.saving._files import h5py_module as _h5py
 
 #: Keras 2.13-2.15 stored the layers of a ``.keras`` archive under this name instead of ``layers``.
 _KERAS2_LAYERS = "_layer_checkpoint_dependencies"
 
-
-def _h5py() -> Any:
-    import h5py
-
-    return h5py
 
 
 # -- keys and variable order -----------------------------------------------------------
@@ -171,11 +167,6 @@ def _ordered(keys: list[str], count: int) -> bool:
     return sorted(keys) == sorted(str(i) for i in range(count))
 
 
-def _stored_shape(obj: Any) -> tuple[int, ...] | None:
-    shape = getattr(obj, "shape", None)
-    return None if shape is None else tuple(int(d) for d in shape)
-
-
 def _layers_container(root: Any) -> tuple[str, Any] | None:
     for name in ("layers", _KERAS2_LAYERS):
         if safe_h5.has(root, name):
@@ -240,8 +231,8 @@ def _read_layers(model: Any, root: Any) -> tuple[list[tuple[list[Any], list[np.n
         mismatched = []
         for i, var in enumerate(variables):
             obj = safe_h5.child(vars_group, str(i))
-            shape = _stored_shape(obj)
-            if shape is not None and shape != var.shape:
+            shape = safe_h5.declared_shape(obj, f"variable {i} ('{var.name}') of layer '{layer.name}'")
+            if shape != var.shape:
                 mismatched.append(f"variable {i} ('{var.name}') is stored with shape {shape_str(shape)}, "
                                   f"but the model needs {shape_str(var.shape)}")
         if mismatched:
@@ -307,43 +298,21 @@ def _read_optimizer(model: Any, root: Any) -> tuple[list[np.ndarray] | None, str
     if not stored:
         return None, None
     optimizer.build(model.trainable_weights)
-    names = optimizer.variable_names
-    fresh = optimizer.get_weights()
-    # A file written before the first training step holds only the step count and the
-    # learning rate (Keras writes that for a compiled model); the slots then stay zero.
-    n_head = 2 if len(names) > 1 and names[1] == "learning_rate" else 1
-    count = n_head if len(stored) == n_head < len(names) else len(names)
-    if not _ordered(stored, count):
-        return None, (f"the file holds {len(stored)} optimizer variable(s), but optimizer '{optimizer.name}' "
-                      f"of this model has {len(names)} ({', '.join(names)})")
-    values = []
-    for i, (name, value) in enumerate(zip(names[:count], fresh)):
-        shape = np.shape(value)
-        obj = safe_h5.child(group, str(i))
-        stored_shape = _stored_shape(obj)
-        if stored_shape is not None and stored_shape != shape:
-            return None, (f"optimizer variable {i} ('{name}') is stored with shape "
-                          f"{shape_str(stored_shape)}, but this model needs {shape_str(shape)}")
-        values.append(safe_h5.read_array(obj, expected_shape=shape, what=f"optimizer variable {i} ('{name}')"))
-    values.extend(fresh[count:])
-    step = values[0]
-    if step.dtype.kind == "b" or not np.isfinite(step) or step < 0 or step != np.floor(step):
-        return None, f"the stored step count {step!r} is not a non-negative whole number"
-    return values, None
+    if not _ordered(stored, len(stored)):
+        shown = ", ".join(repr(k) for k in sorted(stored, key=lambda k: (len(k), k))[:10])
+        return None, f"the file's optimizer variables are not numbered '0' to '{len(stored) - 1}' ({shown})"
+    entries = [(str(i), safe_h5.child(group, str(i))) for i in range(len(stored))]
+    try:
+        return optimizer_state.keras3_values(optimizer, entries), None
+    except optimizer_state.StateMismatch as err:
+        return None, str(err)
 
 
 def _restore_optimizer(model: Any, values: list[np.ndarray] | None, reason: str | None, label: str) -> None:
-    optimizer = model.optimizer
     if reason is not None:
-        warnings.warn(
-            f"The optimizer state in {label} could not be restored ({reason}); training continues "
-            "with a fresh optimizer state.", UserWarning, stacklevel=4,
-        )
-        optimizer.build(model.trainable_weights)
-        optimizer.iterations = 0
-        return
-    if values is not None:
-        optimizer.set_weights(values)
+        optimizer_state.reset(model, reason, label)
+    elif values is not None:
+        model.optimizer.set_weights(values)
 
 
 def load_weights_from_group(model: Any, root: Any, skip_mismatch: bool = False, include_optimizer: bool = True,

@@ -32,24 +32,14 @@ import numpy as np
 
 from minikeras._registry import get_registry
 from minikeras._validation import shape_str
-from minikeras.backend.limits import weight_size_limit
 from minikeras.saving import legacy_config, legacy_optimizer, safe_h5
-from minikeras.saving._files import atomic_write
+from minikeras.saving._files import KERAS_VERSION, atomic_write
+from minikeras.saving._files import h5py_module as _h5py
+from minikeras.saving._files import minikeras_version as _version
 
-KERAS_VERSION = "3.15.1"
 _ATTR_LIMIT = 64512
 
 
-def _version() -> str:
-    from minikeras import __version__
-
-    return __version__
-
-
-def _h5py() -> Any:
-    import h5py
-
-    return h5py
 
 
 # -- strings and attributes ---------------------------------------------------------------
@@ -212,10 +202,7 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
 
 def _build(config: dict[str, Any], weights: Any, custom_objects: dict[str, Any] | None, path: str) -> Any:
     cls = get_registry("model").lookup("Sequential")
-    largest = safe_h5.largest_array_elements(weights)
-    reason = (f"{path!r} holds no array larger than {largest:,} elements, so its configuration does not "
-              "match its weights (the file is damaged or was altered)")
-    with weight_size_limit(largest, reason):
+    with safe_h5.allocation_limit(weights, repr(path)):
         model = cls.from_config(config, custom_objects=custom_objects)
     if not model.built:
         raise ValueError(
@@ -372,7 +359,7 @@ def _pair_problem(layer: Any, name: str, datasets: list[tuple[str, Any]], old_ba
                 f"{writer.label} stored; minikeras reads the running variance of Keras 1.2 and later. Load and "
                 "re-save the model with Keras 1.2, or retrain the layer.")
     for var, (weight_name, dataset) in zip(layer.weights, datasets):
-        stored = legacy_optimizer.stored_shape(dataset)
+        stored = safe_h5.declared_shape(dataset, f"weight {weight_name!r}")
         if stored != tuple(var.shape):
             return (f"Cannot load weight '{var.path}': weight '{weight_name}' at {safe_h5.describe(dataset)} has "
                     f"shape {shape_str(stored)}, but the model needs {shape_str(var.shape)}. The architectures "

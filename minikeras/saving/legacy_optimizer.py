@@ -36,7 +36,6 @@ is recomputed from the step count with Keras 3's schedule.
 from __future__ import annotations
 
 import re
-import warnings
 from typing import Any
 
 import numpy as np
@@ -44,6 +43,7 @@ import numpy as np
 from minikeras._validation import shape_str
 from minikeras.saving import safe_h5
 from minikeras.saving.legacy_config import Writer
+from minikeras.saving.optimizer_state import StateMismatch, check_step, keras3_values, reset
 
 # File slot names (tf.keras OptimizerV2, tf-keras >= 2.11, Keras 3) -> minikeras slot names.
 _SLOTS: dict[str, dict[str, str]] = {
@@ -66,33 +66,11 @@ _IGNORED_SCALARS = re.compile(r"^(?:[^/]+/)?(?:momentum_cache|m_schedule|learnin
 _STEP = re.compile(r"^(?:[^/]+/)?(?:iter|iteration|iterations)(?::\d+)?$")
 
 
-class _Mismatch(Exception):
-    """The stored state does not fit the model's optimizer (the reason is the message)."""
-
-
 def _family(optimizer: Any) -> str | None:
     for cls in type(optimizer).__mro__:
         if cls.__name__ in _SLOTS:
             return cls.__name__
     return None
-
-
-def stored_shape(dataset: Any) -> tuple[int, ...]:
-    """The shape an HDF5 dataset declares, read from its metadata only.
-
-    Raises:
-        ModelFileError: If ``dataset`` is a group or has no shape.
-
-    Example:
-        >>> import h5py
-        >>> with h5py.File(tmp_dir / "a.h5", "w") as f:
-        ...     stored_shape(f.create_dataset("a", shape=(2, 3), dtype="f4"))
-        (2, 3)
-    """
-    shape = getattr(dataset, "shape", None)
-    if shape is None or not hasattr(dataset, "dtype"):
-        raise safe_h5.ModelFileError(f"{safe_h5.describe(dataset)} is not an array of numbers.")
-    return tuple(int(d) for d in shape)
 
 
 def restore(model: Any, group: Any, writer: Writer, label: str) -> None:
@@ -128,15 +106,10 @@ def restore(model: Any, group: Any, writer: Writer, label: str) -> None:
     try:
         values = _plan(optimizer, variables, entries, writer)
         optimizer.set_weights(values)
-    except (_Mismatch, ValueError) as err:
+    except (StateMismatch, ValueError) as err:
         if isinstance(err, safe_h5.ModelFileError):
             raise
-        warnings.warn(
-            f"The optimizer state in {label} could not be restored ({err}); training continues with a "
-            "fresh optimizer state.", UserWarning, stacklevel=4,
-        )
-        optimizer.build(variables)
-        optimizer.iterations = 0
+        reset(model, str(err), label)
         return
     if optimizer._extra_state and not _is_keras3(names, writer):
         _replay_shared_state(optimizer, variables)
@@ -152,10 +125,10 @@ def _plan(optimizer: Any, variables: list[Any], entries: list[tuple[str, Any]], 
     """The state values in ``optimizer.variable_names`` order, read from ``entries``."""
     names = [name for name, _ in entries]
     if _is_keras3(names, writer):
-        return _keras3(optimizer, entries)
+        return keras3_values(optimizer, entries)
     family = _family(optimizer)
     if family is None:
-        raise _Mismatch(f"minikeras knows no older layout for the state of {type(optimizer).__name__}")
+        raise StateMismatch(f"minikeras knows no older layout for the state of {type(optimizer).__name__}")
     targets = _targets(optimizer, variables)
     plan = _by_name(optimizer, family, variables, entries, targets)
     if plan is None:
@@ -169,46 +142,17 @@ def _plan(optimizer: Any, variables: list[Any], entries: list[tuple[str, Any]], 
     return values
 
 
-def _keras3(optimizer: Any, entries: list[tuple[str, Any]]) -> list[np.ndarray]:
-    """Keras 3's own layout: the same order as ``variable_names``."""
-    names = optimizer.variable_names
-    fresh = optimizer.get_weights()
-    n_head = 2 if len(names) > 1 and names[1] == "learning_rate" else 1
-    # A model compiled but never trained: Keras 3 wrote only the step and the learning rate.
-    count = n_head if len(entries) == n_head < len(names) else len(names)
-    if len(entries) != count:
-        raise _Mismatch(f"the file holds {len(entries)} optimizer variable(s), but optimizer "
-                        f"'{optimizer.name}' of this model has {len(names)} ({', '.join(names)})")
-    values = []
-    for (stored_name, dataset), name, value in zip(entries, names, fresh):
-        shape = np.shape(value)
-        if stored_shape(dataset) != shape:
-            raise _Mismatch(f"'{stored_name}' has shape {shape_str(stored_shape(dataset))}, but '{name}' "
-                            f"needs {shape_str(shape)}")
-        values.append(safe_h5.read_array(dataset, expected_shape=shape, what=f"optimizer variable {stored_name!r}"))
-    values.extend(fresh[count:])
-    _check_step(values[0])
-    return values
-
-
 def _targets(optimizer: Any, variables: list[Any]) -> dict[tuple[int, str], tuple[int, ...]]:
     """``(variable index, slot name) -> shape`` for every slot, in Keras 3's order."""
     groups = optimizer._slot_groups if optimizer._slot_groups is not None else [optimizer._slot_names]
     return {(i, slot): tuple(var.shape) for group in groups for i, var in enumerate(variables) for slot in group}
 
 
-def _check_step(value: np.ndarray) -> int:
-    value = np.asarray(value)
-    if value.shape != () or value.dtype.kind == "b" or not np.isfinite(value) or value < 0 \
-            or float(value) != np.floor(float(value)):
-        raise _Mismatch(f"the stored step count {value!r} is not a non-negative whole number")
-    return int(value)
-
-
 def _read_step(name: str, dataset: Any) -> int:
-    if stored_shape(dataset) != ():
-        raise _Mismatch(f"the step count '{name}' has shape {shape_str(stored_shape(dataset))}, expected ()")
-    return _check_step(safe_h5.read_array(dataset, expected_shape=(), what=f"optimizer step count {name!r}"))
+    shape = safe_h5.declared_shape(dataset, f"optimizer step count {name!r}")
+    if shape != ():
+        raise StateMismatch(f"the step count '{name}' has shape {shape_str(shape)}, expected ()")
+    return check_step(safe_h5.read_array(dataset, expected_shape=(), what=f"optimizer step count {name!r}"))
 
 
 def _read_slot(name: str, dataset: Any, shape: tuple[int, ...]) -> np.ndarray:
@@ -256,9 +200,10 @@ def _by_name(optimizer: Any, family: str, variables: list[Any], entries: list[tu
     if step is None or set(found) != set(targets):
         return None
     for key, (name, dataset) in found.items():
-        if stored_shape(dataset) != targets[key]:
-            raise _Mismatch(f"'{name}' has shape {shape_str(stored_shape(dataset))}, but the weight it "
-                            f"belongs to has shape {shape_str(targets[key])}")
+        shape = safe_h5.declared_shape(dataset, f"optimizer state {name!r}")
+        if shape != targets[key]:
+            raise StateMismatch(f"'{name}' has shape {shape_str(shape)}, but the weight it "
+                                f"belongs to has shape {shape_str(targets[key])}")
     return _read_step(*step), {key: _read_slot(name, ds, targets[key]) for key, (name, ds) in found.items()}
 
 
@@ -268,14 +213,14 @@ Item = tuple[str, Any, int]  # (kind, slot name or None, variable index): one st
 
 def _by_order(optimizer: Any, family: str, variables: list[Any], entries: list[tuple[str, Any]],
               writer: Writer, targets: dict[tuple[int, str], tuple[int, ...]]) -> tuple[int, dict]:
-    shapes = [stored_shape(dataset) for _, dataset in entries]
+    shapes = [safe_h5.declared_shape(dataset) for _, dataset in entries]
     candidates = _layouts(optimizer, family, writer, entries, variables, targets)
     for items in candidates:
         if len(items) == len(entries) and all(_item_shape(item, variables) == shape
                                               for item, shape in zip(items, shapes)):
             return _read_by_order(items, entries, variables, optimizer, targets)
     described = "; ".join(_describe(items, len(variables)) for items in candidates)
-    raise _Mismatch(
+    raise StateMismatch(
         f"the file holds {len(entries)} arrays of shapes {', '.join(shape_str(s) for s in shapes[:6])}"
         f"{', ...' if len(shapes) > 6 else ''}, which fit none of the layouts {writer.label} used for "
         f"{family} with {len(variables)} trained weights ({described})"
@@ -365,7 +310,7 @@ def _read_by_order(items: list[Item], entries: list[tuple[str, Any]], variables:
             slots[(index, slot)] = _read_slot(name, dataset, targets[(index, slot)])
     missing = [f"{variables[i].path} {slot}" for (i, slot) in targets if (i, slot) not in slots]
     if missing:
-        raise _Mismatch(f"the file holds no {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}, "
+        raise StateMismatch(f"the file holds no {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}, "
                         f"which optimizer '{optimizer.name}' needs")
     return step, slots
 

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from minikeras._validation import shape_str
+from minikeras.backend.limits import weight_size_limit
+from minikeras.saving._files import h5py_module as _h5py
 
 #: Largest array a model file may hold (bytes). An array claiming more is refused
 #: before anything is allocated.
@@ -31,11 +33,6 @@ MAX_LIST_ENTRIES = 1 << 16
 class ModelFileError(ValueError):
     """A model file is damaged, inconsistent or holds something minikeras will not read."""
 
-
-def _h5py() -> Any:
-    import h5py
-
-    return h5py
 
 
 def describe(obj: Any) -> str:
@@ -114,9 +111,7 @@ def read_array(dataset: Any, expected_shape: tuple[int, ...] | None = None,
         ModelFileError: If the dataset is not plain numbers, has the wrong shape,
             is too large, lives outside the file, or cannot be read.
     """
-    h5py = _h5py()
-    if not isinstance(dataset, h5py.Dataset):
-        raise ModelFileError(f"{what} at {describe(dataset)} is a group, expected an array of numbers.")
+    shape = declared_shape(dataset, what)
     where = describe(dataset)
     if dataset.is_virtual or dataset.external:
         raise ModelFileError(
@@ -129,9 +124,6 @@ def read_array(dataset: Any, expected_shape: tuple[int, ...] | None = None,
             f"{what} at {where} holds values of type {stored}; expected real numbers "
             "(float, int or bool)."
         )
-    shape = tuple(int(d) for d in dataset.shape) if dataset.shape is not None else None
-    if shape is None:
-        raise ModelFileError(f"{what} at {where} is empty (no dataspace); expected an array.")
     if expected_shape is not None and shape != tuple(expected_shape):
         raise ModelFileError(
             f"{what} at {where} has shape {shape_str(shape)}, but the model needs "
@@ -150,6 +142,43 @@ def read_array(dataset: Any, expected_shape: tuple[int, ...] | None = None,
         raise ModelFileError(f"Cannot read {what} at {where}: the file is damaged or truncated ({err}).") from None
     value = np.asarray(value)
     return value if dtype is None else value.astype(dtype, copy=False)
+
+
+def declared_shape(dataset: Any, what: str = "array") -> tuple[int, ...]:
+    """The shape a dataset declares, read from its metadata only (nothing is allocated).
+
+    Raises:
+        ModelFileError: If ``dataset`` is a group or has no dataspace.
+
+    Example:
+        >>> import h5py
+        >>> with h5py.File(tmp_dir / "a.h5", "w") as f:
+        ...     declared_shape(f.create_dataset("a", shape=(2, 3), dtype="f4"))
+        (2, 3)
+    """
+    if not isinstance(dataset, _h5py().Dataset):
+        raise ModelFileError(f"{what} at {describe(dataset)} is a group, expected an array of numbers.")
+    if dataset.shape is None:
+        raise ModelFileError(f"{what} at {describe(dataset)} is empty (no dataspace); expected an array.")
+    return tuple(int(d) for d in dataset.shape)
+
+
+def allocation_limit(group: Any, label: str, container: str = "file") -> Any:
+    """A :func:`~minikeras.backend.limits.weight_size_limit` for building a model from a file.
+
+    No weight may be larger than the largest array under ``group`` (see
+    :func:`largest_array_elements`), so a configuration asking for an absurd layer is
+    refused before its memory is allocated.
+
+    Args:
+        group: The part of the file that holds the weights.
+        label: Names the file in the message.
+        container: What the file is called in the message ("file", "archive").
+    """
+    largest = largest_array_elements(group)
+    reason = (f"{label} holds no array larger than {largest:,} elements, so its configuration does not "
+              f"match its weights (the {container} is damaged or was altered)")
+    return weight_size_limit(largest, reason)
 
 
 def _to_str(value: Any, where: str) -> str:
