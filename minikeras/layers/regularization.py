@@ -89,7 +89,7 @@ class Dropout(Layer):
             self._mask = True if training else None
             return x
         shape = x.shape if self.noise_shape is None else self._resolve_noise_shape(x.shape)
-        rng = self._rng if self._rng is not None else _random.generator()
+        rng = _random.generator() if self._rng is None else _random.seeded_generator(self.seed, self._rng)
         keep_prob = 1.0 - self.rate
         mask = rng.random(shape, dtype=np.float32) < keep_prob
         out = np.divide(x, keep_prob)

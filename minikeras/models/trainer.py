@@ -244,7 +244,6 @@ class Trainer:
                                                                 self.output_shape, self.dtype, "fit()")
         self._resolve_metrics(data.y.shape)
         self._prepare_training()
-        rng = _random.generator()
 
         history = History()
         cb_list = list(callbacks or [])
@@ -259,23 +258,31 @@ class Trainer:
         batch_hooks = cbs.wants("on_train_batch_begin") or cbs.wants("on_train_batch_end")
 
         self.stop_training = False
+        self._initial_epoch = None
         cbs.call("on_train_begin", {})
+        # A callback restoring an interrupted run (BackupAndRestore) sets where to go on from.
+        restored_epoch = self.__dict__.pop("_initial_epoch", None)
+        if restored_epoch is not None:
+            initial_epoch = restored_epoch
         epoch_logs: dict[str, float] = {}
         for epoch in range(int(initial_epoch), epochs):
             for metric in self.metrics:
                 metric.reset_state()
             cbs.call("on_epoch_begin", epoch, {})
             total, count = 0.0, 0
-            for step, (xb, yb, wb) in enumerate(data.batches(batch_size, shuffle, rng)):
-                if batch_hooks:
-                    cbs.call("on_train_batch_begin", step, {})
-                n = xb.shape[0]
-                total += self._train_step(xb, yb, wb) * n
-                count += n
-                if batch_hooks:
-                    cbs.call("on_train_batch_end", step, self._logs(total, count))
-                if self.stop_training:
-                    break
+            # The epoch's shuffle order and dropout masks depend only on the seed and the
+            # step count, so a resumed run draws what an uninterrupted one would.
+            with _random.training_scope(self.optimizer.iterations) as rng:
+                for step, (xb, yb, wb) in enumerate(data.batches(batch_size, shuffle, rng)):
+                    if batch_hooks:
+                        cbs.call("on_train_batch_begin", step, {})
+                    n = xb.shape[0]
+                    total += self._train_step(xb, yb, wb) * n
+                    count += n
+                    if batch_hooks:
+                        cbs.call("on_train_batch_end", step, self._logs(total, count))
+                    if self.stop_training:
+                        break
             epoch_logs = self._logs(total, count)
             if val is not None:
                 val_logs = self._run_test(val, batch_size, cbs, prefix="val_")
