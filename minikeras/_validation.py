@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -24,6 +25,17 @@ def check_positive_int(owner: str, name: str, value: Any) -> int:
             f"Received: {name}={value!r}."
         )
     return int(value)
+
+
+def check_path(owner: str, name: str, value: Any) -> str:
+    """Returns ``value`` (a ``str`` or ``os.PathLike``) as a ``str`` path, else a ``TypeError``."""
+    try:
+        path = os.fspath(value)
+    except TypeError:
+        raise TypeError(f"{owner} expects `{name}` as a str or os.PathLike. Received: {value!r}.") from None
+    if not isinstance(path, str):
+        raise TypeError(f"{owner} expects `{name}` as a str path. Received: {value!r}.")
+    return path
 
 
 def check_no_unknown_kwargs(owner: str, kwargs: dict[str, Any], allowed: Iterable[str] = ()) -> None:

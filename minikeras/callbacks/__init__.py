@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from minikeras.callbacks.backup_and_restore import BackupAndRestore
 from minikeras.callbacks.callback import Callback, CallbackList, register
 from minikeras.callbacks.csv_logger import CSVLogger
 from minikeras.callbacks.early_stopping import EarlyStopping
@@ -12,5 +13,5 @@ from minikeras.callbacks.model_checkpoint import ModelCheckpoint
 from minikeras.callbacks.progbar import ProgbarLogger
 from minikeras.callbacks.terminate_on_nan import TerminateOnNaN
 
-__all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger", "ReduceLROnPlateau",
+__all__ = ["BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger", "ReduceLROnPlateau",
            "TerminateOnNaN", "register"]

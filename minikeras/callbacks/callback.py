@@ -136,8 +136,31 @@ class CallbackList:
                 self._overridden[hook].append(callback)
 
     def call(self, hook: str, *args: Any) -> None:
-        """Calls ``hook(*args)`` on every callback that implements it."""
-        for cb in self._overridden[hook]:
+        """Calls ``hook(*args)`` on every callback that implements it.
+
+        The last argument is the logs dict. As in Keras 3, the callbacks of one call
+        share a fresh copy of it: a key one callback writes is seen by the callbacks
+        after it (and by ``History``), but not by the caller that passed the logs.
+
+        Example:
+            >>> class Writer(Callback):
+            ...     def on_epoch_end(self, epoch, logs=None):
+            ...         logs["seen"] = 1.0
+            >>> class Reader(Callback):
+            ...     def on_epoch_end(self, epoch, logs=None):
+            ...         print(logs)
+            >>> logs = {"loss": 0.5}
+            >>> CallbackList([Writer(), Reader()]).call("on_epoch_end", 0, logs)
+            {'loss': 0.5, 'seen': 1.0}
+            >>> logs
+            {'loss': 0.5}
+        """
+        targets = self._overridden[hook]
+        if not targets:
+            return
+        if args and isinstance(args[-1], dict):
+            args = (*args[:-1], dict(args[-1]))
+        for cb in targets:
             getattr(cb, hook)(*args)
 
     def wants(self, hook: str) -> bool:

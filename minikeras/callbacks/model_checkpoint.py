@@ -11,6 +11,7 @@ import os
 import warnings
 from typing import Any
 
+from minikeras._validation import check_path
 from minikeras.callbacks.callback import Callback, register
 from minikeras.callbacks.early_stopping import monitor_direction
 
@@ -79,14 +80,7 @@ class ModelCheckpoint(Callback):
                  save_best_only: bool = False, save_weights_only: bool = False, mode: str = "auto",
                  save_freq: str | int = "epoch", initial_value_threshold: float | None = None) -> None:
         super().__init__()
-        try:
-            path = os.fspath(filepath)
-        except TypeError:
-            raise TypeError(
-                f"ModelCheckpoint expects `filepath` as a str or os.PathLike. Received: {filepath!r}."
-            ) from None
-        if not isinstance(path, str):
-            raise TypeError(f"ModelCheckpoint expects `filepath` as a str path. Received: {filepath!r}.")
+        path = check_path("ModelCheckpoint", "filepath", filepath)
         _check_suffix(path, bool(save_weights_only))
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"Expected `mode` to be 'auto', 'min' or 'max'. Received: mode={mode!r}.")

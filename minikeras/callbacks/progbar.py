@@ -5,6 +5,7 @@ This is the only module that imports tqdm, and only when a bar is shown.
 
 from __future__ import annotations
 
+import numbers
 import sys
 import time
 from typing import Any
@@ -12,16 +13,43 @@ from typing import Any
 from minikeras.callbacks.callback import Callback, register
 
 
-def format_logs(logs: dict[str, Any]) -> str:
-    """Formats logs as Keras does: `` - loss: 0.1234 - accuracy: 0.9000``."""
+def format_logs(logs: dict[str, Any], verbose: int = 1) -> str:
+    """Formats logs as Keras's progress bar does: `` - name: value`` for each entry.
+
+    Numbers print with four decimals, or in scientific notation when they are close
+    to zero: ``|value| <= 1e-3`` for the bar (``verbose=1``) and, as in Keras's
+    one-line-per-epoch mode (``verbose=2``), ``value <= 1e-3``.
+
+    Example:
+        >>> format_logs({"accuracy": 0.5, "loss": 0.0})
+        ' - accuracy: 0.5000 - loss: 0.0000e+00'
+        >>> format_logs({"loss": -2.0}, verbose=1), format_logs({"loss": -2.0}, verbose=2)
+        (' - loss: -2.0000', ' - loss: -2.0000e+00')
+    """
     parts = []
     for key, value in logs.items():
-        if isinstance(value, float):
-            text = f"{value:.4f}" if abs(value) > 1e-3 or value == 0 else f"{value:.4e}"
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            value = float(value)
+            plain = abs(value) > 1e-3 if verbose == 1 else value > 1e-3
+            text = f"{value:.4f}" if plain else f"{value:.4e}"
         else:
             text = str(value)
         parts.append(f" - {key}: {text}")
     return "".join(parts)
+
+
+def format_step_time(seconds: float) -> str:
+    """Formats the time of one step as Keras does: ``s``, ``ms`` or ``us`` per step.
+
+    Example:
+        >>> format_step_time(0.0042), format_step_time(2.4), format_step_time(0.0)
+        ('4ms/step', '2s/step', '0s/step')
+    """
+    if seconds >= 1 or seconds == 0:
+        return f"{seconds:.0f}s/step"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.0f}ms/step"
+    return f"{seconds * 1e6:.0f}us/step"
 
 
 def resolve_verbose(verbose: Any) -> int:
@@ -76,10 +104,8 @@ class ProgbarLogger(Callback):
             self._bar.close()
             self._bar = None
         elif self.params.get("verbose") == 2:
-            per_step = elapsed / steps
-            unit = f"{per_step * 1e3:.0f}ms/step" if per_step >= 1e-3 else f"{per_step * 1e6:.0f}us/step"
-            print(f"{steps}/{steps} - {elapsed:.0f}s - {unit}{format_logs(logs or {})}",
-                  file=self._stream(), flush=True)
+            print(f"{steps}/{steps} - {elapsed:.0f}s - {format_step_time(elapsed / steps)}"
+                  f"{format_logs(logs or {}, verbose=2)}", file=self._stream(), flush=True)
 
     def on_train_end(self, logs=None):
         if self._bar is not None:

@@ -1,17 +1,16 @@
 """File plumbing shared by every format: atomic writes and telling formats apart.
 
-A save never leaves a half-written file under the user's name: the new file is
-written next to the target under a temporary name, flushed to disk and renamed
-over the target in one step. A file is recognised by its first bytes, never by
-its name, so a ``.keras`` archive renamed to ``.h5`` is still read correctly.
+A save never leaves a half-written file under the user's name
+(:func:`minikeras._atomic.atomic_write`). A file is recognised by its first bytes,
+never by its name, so a ``.keras`` archive renamed to ``.h5`` is still read correctly.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Callable
 from typing import Any
+
+from minikeras._atomic import atomic_write
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"
@@ -31,37 +30,6 @@ def minikeras_version() -> str:
     from minikeras import __version__
 
     return __version__
-
-
-def atomic_write(filepath: Any, overwrite: bool, write: Callable[[str], None]) -> None:
-    """Calls ``write(temporary_path)`` and renames the result to ``filepath``.
-
-    Args:
-        filepath: Where the file should end up.
-        overwrite: Whether an existing file may be replaced.
-        write: Writes the whole file to the path it is given.
-
-    Raises:
-        FileExistsError: If the file exists and ``overwrite`` is false.
-        FileNotFoundError: If the target directory does not exist.
-    """
-    path = os.fspath(filepath)
-    if not overwrite and os.path.exists(path):
-        raise FileExistsError(f"{path} already exists. Pass overwrite=True to replace it.")
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"Cannot save to {path}: the directory {directory} does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix=".minikeras-", suffix=".tmp", dir=directory)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def file_kind(filepath: Any) -> str:
@@ -91,3 +59,7 @@ def file_kind(filepath: Any) -> str:
         f"{path!r} is neither an HDF5 file nor a .keras archive (its first bytes are {head!r}). "
         "minikeras reads files written by model.save() or model.save_weights(), by minikeras or Keras."
     )
+
+
+__all__ = ["HDF5_SIGNATURE", "KERAS_VERSION", "ZIP_SIGNATURE", "atomic_write", "file_kind",
+           "h5py_module", "minikeras_version"]
