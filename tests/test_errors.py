@@ -127,8 +127,8 @@ def test_validation_data_sample_counts_differ():
 
 def test_validation_data_must_be_a_tuple():
     model = make_model(loss="categorical_crossentropy")
-    with pytest.raises(ValueError, match=r"`validation_data` as \(x_val, y_val\) or \(x_val, y_val, sample_weight\)\. "
-                                         r"Received a ndarray\."):
+    with pytest.raises(ValueError, match=r"`validation_data` as \(x_val, y_val\), \(x_val, y_val, sample_weight\), "
+                                         r"a generator or a minikeras.utils.Sequence\. Received a ndarray\."):
         model.fit(make_x(), make_onehot(), validation_data=make_x(), verbose=0)
 
 
@@ -288,13 +288,13 @@ def test_optimizer_names_are_case_insensitive():
     ("Activation", lambda: Activation("relu", units=3)),
     ("fit()", lambda: make_model(loss="mse").fit(make_x(), make_onehot(), epoch=2, verbose=0)),
     ("evaluate()", lambda: make_model(loss="mse").evaluate(make_x(), make_onehot(), bach_size=2, verbose=0)),
-    ("predict()", lambda: make_model().predict(make_x(), steps=2, verbose=0)),
+    ("predict()", lambda: make_model().predict(make_x(), step=2, verbose=0)),
     ("compile()", lambda: make_model().compile(optimizer="sgd", loss="mse", metric=["accuracy"])),
     ("SGD", lambda: SGD(momentun=0.9)),
 ], ids=["Dense", "Activation", "fit", "evaluate", "predict", "compile", "SGD"])
 def test_unknown_keyword_arguments_name_the_argument(owner, call):
     bad = {"Dense": "activaton", "Activation": "units", "fit()": "epoch", "evaluate()": "bach_size",
-           "predict()": "steps", "compile()": "metric", "SGD": "momentun"}[owner]
+           "predict()": "step", "compile()": "metric", "SGD": "momentun"}[owner]
     with pytest.raises(TypeError, match=rf"{re.escape(owner)} received unknown keyword argument\(s\): `{bad}`\. "
                                         r"Check the spelling"):
         call()

@@ -126,7 +126,7 @@ def test_validation_data_matches_evaluate():
     assert history.history["val_accuracy"][-1] == pytest.approx(accuracy, rel=1e-6)
 
 
-def test_shuffle_false_keeps_order_and_batch_shuffles_within_batches():
+def test_shuffle_false_keeps_order_and_batch_shuffles_blocks():
     order = []
     model = Sequential([Input((1,)), Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
@@ -136,8 +136,18 @@ def test_shuffle_false_keeps_order_and_batch_shuffles_within_batches():
     model.fit(x, x, batch_size=4, shuffle=False, verbose=0)
     assert order == [[0, 1, 2, 3], [4, 5, 6, 7]]
     order.clear()
+    x = np.arange(40, dtype="float32").reshape(40, 1)
+    model.optimizer.learning_rate = 0.0
     model.fit(x, x, batch_size=4, shuffle="batch", epochs=3, verbose=0)
-    assert all(sorted(b) == ([0, 1, 2, 3] if i % 2 == 0 else [4, 5, 6, 7]) for i, b in enumerate(order))
+    blocks = [[4 * k + i for i in range(4)] for k in range(10)]
+    # Every batch is one batch-sized block of consecutive rows, shuffled inside ...
+    assert all(sorted(b) in blocks for b in order)
+    assert any(b != sorted(b) for b in order)
+    # ... every epoch holds each block once, and the blocks come in a new order.
+    epochs = [sorted(map(min, order[k:k + 10])) for k in (0, 10, 20)]
+    assert all(e == [4 * k for k in range(10)] for e in epochs)
+    firsts = [[b[0] // 4 for b in order[k:k + 10]] for k in (0, 10, 20)]
+    assert firsts[0] != list(range(10)) and len({tuple(f) for f in firsts}) == 3
 
 
 def test_callback_order_and_running_batch_logs():

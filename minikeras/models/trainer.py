@@ -6,18 +6,37 @@ optimizer and metrics, runs epochs of shuffled batches, validation and callbacks
 
 from __future__ import annotations
 
+import itertools
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from minikeras import losses, optimizers, regularizers
 from minikeras import metrics as metrics_module
-from minikeras._validation import check_no_unknown_kwargs, check_positive_int, pop_legacy_kwarg, shape_str
+from minikeras._validation import (
+    check_finite,
+    check_no_unknown_kwargs,
+    check_positive_int,
+    pop_legacy_kwarg,
+    shape_str,
+)
 from minikeras.backend import random as _random
 from minikeras.callbacks import Callback, CallbackList, History, ProgbarLogger
 from minikeras.callbacks.progbar import resolve_verbose
-from minikeras.models.data import ArrayData, call_name, check_features
+from minikeras.models.data import ArrayData, as_array, call_name, check_features, is_lazy_array
+from minikeras.models.sources import (
+    Epochs,
+    GeneratorData,
+    SequenceData,
+    capitalized,
+    is_generator,
+    is_sequence,
+    make_source,
+)
+
+BatchPrep = Callable[[Any, Any, Any], tuple[np.ndarray, Any, Any]]
 
 _NO_EFFECT_COMPILE = ("run_eagerly", "steps_per_execution", "jit_compile", "auto_scale_loss")
 
@@ -106,9 +125,93 @@ class Trainer:
         check_features(data.x.shape, self.input_shape, self.name, caller)
         if needs_y and self.loss is not None:
             self.loss.check_targets(data.y.shape, data.y.dtype, self.output_shape)
-            if hasattr(self.loss, "check_values"):
+            if hasattr(self.loss, "check_values") and not is_lazy_array(data.y):
                 self.loss.check_values(data.y, int(self.output_shape[-1]))
         return data
+
+    def _y_dtype(self) -> str | None:
+        return "int64" if self.loss is not None and self.loss.target_kind == "sparse" else None
+
+    def _source(self, x: Any, y: Any, sample_weight: Any, caller: str) -> ArrayData | GeneratorData | SequenceData:
+        """Returns the data source for ``x``; builds the model on its first batch if needed."""
+        if not (is_generator(x) or is_sequence(x)):
+            return self._data(x, y, sample_weight, caller)
+        source = make_source(x, y, sample_weight, dtype=self.dtype, y_dtype=self._y_dtype(), caller=caller)
+        first_x, first_y = source.first[0], source.first[1]
+        if first_y is None and caller != "predict":
+            raise ValueError(
+                f"{call_name(caller)} needs targets, but {source.what} gave a batch without them. Make it "
+                "yield (x, y) or (x, y, sample_weight) tuples."
+            )
+        first_x = as_array(first_x, f"x of the first batch from {source.what}")
+        if not self.built:
+            _check_rank(first_x.shape, caller)
+            self.build((None,) + tuple(first_x.shape[1:]))
+        return source
+
+    def _batch_prep(self, source: Any, caller: str, needs_y: bool = True,
+                    class_weight: Any = None) -> BatchPrep | None:
+        """Returns a function that checks and casts each batch of ``source`` as it arrives.
+
+        ``None`` for arrays in memory, which were checked (and class-weighted) up front.
+        """
+        if isinstance(source, ArrayData):
+            lazy_y = needs_y and source.y is not None and is_lazy_array(source.y)
+            if not lazy_y:
+                return None
+            check_values = getattr(self.loss, "check_values", None)
+
+            def prep_lazy(xb: np.ndarray, yb: Any, wb: Any) -> tuple[np.ndarray, Any, Any]:
+                if check_values is not None:
+                    check_values(yb, int(self.output_shape[-1]))
+                if class_weight is not None:
+                    wb = _class_weight_to_sample_weight(class_weight, yb, wb, self.output_shape, self.dtype,
+                                                        call_name(caller))
+                return xb, yb, wb
+
+            return prep_lazy
+
+        call, what = call_name(caller), source.what
+        dtype, y_dtype = np.dtype(self.dtype), np.dtype(self._y_dtype() or self.dtype)
+
+        def prep(xb: Any, yb: Any, wb: Any) -> tuple[np.ndarray, Any, Any]:
+            xb = as_array(xb, f"x of a batch from {what}")
+            check_features(xb.shape, self.input_shape, self.name, caller)
+            check_finite(xb, f"x of a batch from {what}")
+            xb = xb if xb.dtype == dtype else xb.astype(dtype)
+            if not needs_y:
+                return xb, None, None
+            if yb is None:
+                raise ValueError(
+                    f"{call} needs targets, but {what} gave a batch without them. Make it yield "
+                    "(x, y) or (x, y, sample_weight) tuples."
+                )
+            yb = as_array(yb, f"y of a batch from {what}")
+            n = xb.shape[0]
+            if yb.shape[0] != n:
+                raise ValueError(
+                    f"{capitalized(what)} gave a batch with {n} inputs and {yb.shape[0]} targets (x shape "
+                    f"{shape_str(xb.shape)}, y shape {shape_str(yb.shape)}); each batch needs one target per input."
+                )
+            self.loss.check_targets(yb.shape, yb.dtype, self.output_shape)
+            check_finite(yb, f"y of a batch from {what}")
+            if hasattr(self.loss, "check_values"):
+                self.loss.check_values(yb, int(self.output_shape[-1]))
+            yb = yb if yb.dtype == y_dtype else yb.astype(y_dtype)
+            if wb is not None:
+                wb = as_array(wb, f"sample_weight of a batch from {what}")
+                if wb.size != n:
+                    raise ValueError(
+                        f"{capitalized(what)} gave a batch of {n} samples with sample weights of shape "
+                        f"{shape_str(wb.shape)}; give one weight per sample, shape ({n},)."
+                    )
+                check_finite(wb, f"sample_weight of a batch from {what}")
+                wb = wb.reshape(n).astype(dtype, copy=False)
+            if class_weight is not None:
+                wb = _class_weight_to_sample_weight(class_weight, yb, wb, self.output_shape, self.dtype, call)
+            return xb, yb, wb
+
+        return prep
 
     # -- one step -----------------------------------------------------------------------
     def _prepare_training(self) -> None:
@@ -175,7 +278,8 @@ class Trainer:
             verbose: Any = "auto", callbacks: list[Callback] | None = None,
             validation_split: float = 0.0, validation_data: Any = None, shuffle: bool | str = True,
             class_weight: dict[int, float] | None = None, sample_weight: Any = None, initial_epoch: int = 0,
-            **kwargs: Any) -> History:
+            steps_per_epoch: int | None = None, validation_steps: int | None = None,
+            validation_batch_size: int | None = None, validation_freq: Any = 1, **kwargs: Any) -> History:
         """Trains the model for ``epochs`` epochs of shuffled mini-batches.
 
         Each epoch reshuffles the training rows, runs one optimizer step per batch
@@ -218,7 +322,6 @@ class Trainer:
         epochs = pop_legacy_kwarg("fit()", kwargs, "nb_epoch", "epochs", epochs, 1)
         check_no_unknown_kwargs("fit()", kwargs)
         self._assert_compiled("fit")
-        batch_size = 32 if batch_size is None else check_positive_int("fit()", "batch_size", batch_size)
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(
                 f"fit() expects `epochs` to be a non-negative integer. Received: epochs={epochs!r}."
@@ -233,17 +336,45 @@ class Trainer:
             )
         if not isinstance(shuffle, (bool, np.bool_, int, str)) or shuffle not in (True, False, "batch"):
             raise ValueError(f"fit() expects `shuffle` to be True, False or 'batch'. Received: shuffle={shuffle!r}.")
-        data = self._data(x, y, sample_weight, "fit")
+        if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
+            raise ValueError(
+                f"fit() expects `initial_epoch` to be a non-negative integer. Received: initial_epoch={initial_epoch!r}."
+            )
+        steps_per_epoch = _optional_positive_int("steps_per_epoch", steps_per_epoch)
+        validation_steps = _optional_positive_int("validation_steps", validation_steps)
+        validation_batch_size = _optional_positive_int("validation_batch_size", validation_batch_size)
+        should_validate = _validation_schedule(validation_freq)
+        data = self._source(x, y, sample_weight, "fit")
+        if not isinstance(data, ArrayData):
+            _warn_unused_batch_size("fit()", "batch_size", batch_size, data)
+            if validation_split:
+                raise ValueError(
+                    f"fit() can split off `validation_split` only from arrays, not from {data.what}. "
+                    "Pass `validation_data` instead."
+                )
+        elif batch_size is None and steps_per_epoch is not None:
+            batch_size = -(-len(data) // steps_per_epoch)  # Keras: spread the data over the steps
+        batch_size = 32 if batch_size is None else check_positive_int("fit()", "batch_size", batch_size)
         val = None
         if validation_data is not None:
-            val = self._validation_data(validation_data)
+            val = self._validation_source(validation_data)
         elif validation_split:
             data, val = data.split(float(validation_split))
-        if class_weight is not None:
+        if class_weight is not None and isinstance(data, ArrayData) and not is_lazy_array(data.y):
             data.sample_weight = _class_weight_to_sample_weight(class_weight, data.y, data.sample_weight,
                                                                 self.output_shape, self.dtype, "fit()")
-        self._resolve_metrics(data.y.shape)
+        prep = self._batch_prep(data, "fit", class_weight=class_weight)
+        first_y = data.y if isinstance(data, ArrayData) else as_array(data.first[1], "y")
+        self._resolve_metrics(tuple(first_y.shape))
         self._prepare_training()
+
+        train_epochs = Epochs(data, batch_size, steps_per_epoch, shuffle)
+        val_epochs = val_prep = None
+        if val is not None:
+            if not isinstance(val, ArrayData):
+                _warn_unused_batch_size("fit()", "validation_batch_size", validation_batch_size, val)
+            val_epochs = Epochs(val, validation_batch_size or batch_size, validation_steps)
+            val_prep = self._batch_prep(val, "fit(validation_data)")
 
         history = History()
         cb_list = list(callbacks or [])
@@ -253,8 +384,8 @@ class Trainer:
             history = next(cb for cb in cb_list if isinstance(cb, History))
         if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cb_list):
             cb_list.append(ProgbarLogger())
-        steps = data.num_batches(batch_size)
-        cbs = CallbackList(cb_list, model=self, params={"verbose": verbose, "epochs": epochs, "steps": steps})
+        cbs = CallbackList(cb_list, model=self, params={"verbose": verbose, "epochs": epochs,
+                                                         "steps": train_epochs.steps})
         batch_hooks = cbs.wants("on_train_batch_begin") or cbs.wants("on_train_batch_end")
 
         self.stop_training = False
@@ -268,12 +399,21 @@ class Trainer:
         for epoch in range(int(initial_epoch), epochs):
             for metric in self.metrics:
                 metric.reset_state()
-            cbs.call("on_epoch_begin", epoch, {})
             total, count = 0.0, 0
             # The epoch's shuffle order and dropout masks depend only on the seed and the
             # step count, so a resumed run draws what an uninterrupted one would.
             with _random.training_scope(self.optimizer.iterations) as rng:
-                for step, (xb, yb, wb) in enumerate(data.batches(batch_size, shuffle, rng)):
+                batches = train_epochs.epoch(rng)
+                first = next(batches, None)
+                if first is None:
+                    # Nothing left to train on (a generator that is used up): stop before the epoch.
+                    train_epochs.finish()
+                    warnings.warn(self._ran_dry_message(epoch, 0, train_epochs, epochs, initial_epoch),
+                                  UserWarning, stacklevel=2)
+                    break
+                cbs.call("on_epoch_begin", epoch, {})
+                for step, batch in enumerate(itertools.chain((first,), batches)):
+                    xb, yb, wb = batch if prep is None else prep(*batch)
                     if batch_hooks:
                         cbs.call("on_train_batch_begin", step, {})
                     n = xb.shape[0]
@@ -283,9 +423,15 @@ class Trainer:
                         cbs.call("on_train_batch_end", step, self._logs(total, count))
                     if self.stop_training:
                         break
+                else:
+                    if train_epochs.ran_dry:
+                        warnings.warn(self._ran_dry_message(epoch, step + 1, train_epochs, epochs, initial_epoch),
+                                      UserWarning, stacklevel=2)
+                        self.stop_training = True
+                train_epochs.finish()
             epoch_logs = self._logs(total, count)
-            if val is not None:
-                val_logs = self._run_test(val, batch_size, cbs, prefix="val_")
+            if val_epochs is not None and should_validate(epoch):
+                val_logs = self._run_test(val_epochs, cbs, prefix="val_", prep=val_prep)
                 epoch_logs = dict(sorted({**epoch_logs, **val_logs}.items()))
             cbs.call("on_epoch_end", epoch, epoch_logs)
             if self.stop_training:
@@ -294,16 +440,38 @@ class Trainer:
         self.history = history
         return history
 
-    def _validation_data(self, validation_data: Any) -> ArrayData:
+    @staticmethod
+    def _ran_dry_message(epoch: int, seen: int, train_epochs: Epochs, epochs: int, initial_epoch: int) -> str:
+        steps = train_epochs.steps_per_epoch
+        if steps is None:
+            return (
+                f"fit() stopped before epoch {epoch + 1}: {train_epochs.source.what} was used up in an "
+                "earlier epoch, and a generator can be read only once. Pass steps_per_epoch and make the "
+                "generator loop over the data forever (`while True:`), or use a minikeras.utils.Sequence, "
+                "which is read again every epoch."
+            )
+        needed = steps * (epochs - int(initial_epoch))
+        return (
+            f"fit() stopped in epoch {epoch + 1}: {train_epochs.source.what} ran out of data after "
+            f"{seen} of the epoch's steps_per_epoch={steps} batches. It must yield at least "
+            f"steps_per_epoch * epochs = {needed} batches: make it loop over the data forever "
+            "(`while True:`), or lower steps_per_epoch."
+        )
+
+    def _validation_source(self, validation_data: Any) -> ArrayData | GeneratorData | SequenceData:
+        if is_generator(validation_data) or is_sequence(validation_data):
+            return self._source(validation_data, None, None, "fit(validation_data)")
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError(
-                "fit() expects `validation_data` as (x_val, y_val) or (x_val, y_val, sample_weight). "
-                f"Received a {type(validation_data).__name__}."
+                "fit() expects `validation_data` as (x_val, y_val), (x_val, y_val, sample_weight), a "
+                f"generator or a minikeras.utils.Sequence. Received a {type(validation_data).__name__}"
+                + (f" of length {len(validation_data)}." if isinstance(validation_data, (tuple, list)) else ".")
             )
-        return self._data(*validation_data, None, "fit(validation_data)") if len(validation_data) == 2 \
-            else self._data(*validation_data, "fit(validation_data)")
+        x_val, y_val, w_val = tuple(validation_data) + (None,) * (3 - len(validation_data))
+        return self._data(x_val, y_val, w_val, "fit(validation_data)")
 
-    def _run_test(self, data: ArrayData, batch_size: int, cbs: CallbackList | None, prefix: str = "") -> dict[str, float]:
+    def _run_test(self, epochs: Epochs, cbs: CallbackList | None, prefix: str = "",
+                  prep: BatchPrep | None = None, caller: str = "fit(validation_data)") -> dict[str, float]:
         for metric in self.metrics:
             metric.reset_state()
         if cbs is not None:
@@ -312,7 +480,8 @@ class Trainer:
         # Keras includes the regularization penalties in the evaluation loss too.
         penalties = regularizers.Penalties.of(self._stack(), self.trainable_weights)
         weight_penalty = penalties.weight_penalty() if penalties is not None else 0.0
-        for step, (xb, yb, wb) in enumerate(data.batches(batch_size)):
+        for step, batch in enumerate(epochs.epoch()):
+            xb, yb, wb = batch if prep is None else prep(*batch)
             if cbs is not None:
                 cbs.call("on_test_batch_begin", step, {})
             if penalties is None:
@@ -327,6 +496,14 @@ class Trainer:
             self._compile_metrics.update_state(yb, out, wb)
             if cbs is not None:
                 cbs.call("on_test_batch_end", step, self._logs(total, count))
+        epochs.finish()
+        if count == 0:
+            raise ValueError(
+                f"{call_name(caller)} got no data: {epochs.source.what} is used up. A generator can be "
+                "read only once: make it loop forever (`while True:`) and pass "
+                f"{'validation_steps' if caller.startswith('fit') else 'steps'}, or use a "
+                "minikeras.utils.Sequence."
+            )
         logs = self._logs(total, count)
         if cbs is not None:
             cbs.call("on_test_end", logs)
@@ -334,12 +511,24 @@ class Trainer:
 
     # -- evaluate / predict -------------------------------------------------------------
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: Any = "auto",
-                 sample_weight: Any = None, callbacks: list[Callback] | None = None,
+                 sample_weight: Any = None, steps: int | None = None, callbacks: list[Callback] | None = None,
                  return_dict: bool = False, **kwargs: Any) -> Any:
         """Returns the loss (and metrics) on ``x``, ``y`` in inference mode.
 
         With ``sample_weight`` the loss of each batch is ``sum(w * l) / N`` and the
         ``weighted_metrics`` are weighted means; plain ``metrics`` ignore the weights.
+
+        Args:
+            x: Inputs: an array (or list, ``to_numpy()`` object, ``h5py.Dataset``), a
+                generator of ``(x, y)`` or ``(x, y, sample_weight)`` batches, or a
+                :class:`minikeras.utils.Sequence`.
+            y: Targets for array inputs (generators and sequences yield their own).
+            batch_size: Rows per batch for arrays. Defaults to ``32``.
+            verbose: ``0`` silent, ``1`` progress bar, ``2`` one line, ``"auto"``.
+            sample_weight: Per-sample weights for array inputs.
+            steps: Evaluate only this many batches (for a generator: until it ends).
+            callbacks: Callbacks; their ``on_test_*`` hooks are called.
+            return_dict: Return a dict keyed like the logs.
 
         Returns:
             The loss alone when no metrics were compiled, else ``[loss, *metrics]`` in
@@ -354,21 +543,34 @@ class Trainer:
         """
         check_no_unknown_kwargs("evaluate()", kwargs)
         self._assert_compiled("evaluate")
-        batch_size = 32 if batch_size is None else check_positive_int("evaluate()", "batch_size", batch_size)
+        steps = _optional_positive_int("steps", steps, "evaluate()")
         verbose = resolve_verbose(verbose)
-        data = self._data(x, y, sample_weight, "evaluate")
-        self._resolve_metrics(data.y.shape)
+        data = self._source(x, y, sample_weight, "evaluate")
+        if not isinstance(data, ArrayData):
+            _warn_unused_batch_size("evaluate()", "batch_size", batch_size, data)
+        batch_size = 32 if batch_size is None else check_positive_int("evaluate()", "batch_size", batch_size)
+        first_y = data.y if isinstance(data, ArrayData) else as_array(data.first[1], "y")
+        self._resolve_metrics(tuple(first_y.shape))
+        epochs = Epochs(data, batch_size, steps)
         cb_list = list(callbacks or [])
         if verbose:
             cb_list.append(ProgbarLogger())
-        cbs = CallbackList(cb_list, model=self, params={"verbose": verbose, "epochs": 1,
-                                                         "steps": data.num_batches(batch_size)})
-        logs = self._run_test(data, batch_size, cbs)
+        cbs = CallbackList(cb_list, model=self, params={"verbose": verbose, "epochs": 1, "steps": epochs.steps})
+        logs = self._run_test(epochs, cbs, prep=self._batch_prep(data, "evaluate"), caller="evaluate")
         return self._result(logs, return_dict)
 
-    def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto",
+    def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto", steps: int | None = None,
                 callbacks: list[Callback] | None = None, **kwargs: Any) -> np.ndarray:
         """Returns the model's outputs for ``x``, computed in batches in inference mode.
+
+        Args:
+            x: Inputs: an array (or list, ``to_numpy()`` object, ``h5py.Dataset``), a
+                generator or a :class:`minikeras.utils.Sequence` (targets in its
+                batches are ignored).
+            batch_size: Rows per batch for arrays. Defaults to ``32``.
+            verbose: ``0`` silent, ``1`` progress bar, ``2`` one line, ``"auto"``.
+            steps: Predict only this many batches (for a generator: until it ends).
+            callbacks: Callbacks; their ``on_predict_*`` hooks are called.
 
         Example:
             >>> model = Sequential([Input((2,)), Dense(3)])
@@ -376,30 +578,46 @@ class Trainer:
             (5, 3)
         """
         check_no_unknown_kwargs("predict()", kwargs)
-        batch_size = 32 if batch_size is None else check_positive_int("predict()", "batch_size", batch_size)
+        steps = _optional_positive_int("steps", steps, "predict()")
         verbose = resolve_verbose(verbose)
-        data = self._data(x, None, None, "predict")
+        data = self._source(x, None, None, "predict")
+        streamed = not isinstance(data, ArrayData)
+        if streamed:
+            _warn_unused_batch_size("predict()", "batch_size", batch_size, data)
+        batch_size = 32 if batch_size is None else check_positive_int("predict()", "batch_size", batch_size)
         cb_list = list(callbacks or [])
         if verbose:
             cb_list.append(ProgbarLogger())
-        if not cb_list and len(data) <= batch_size:
+        if not cb_list and not streamed and steps is None and not data.lazy and len(data) <= batch_size:
             # One batch and nobody listening: skip the batching and callback machinery.
             xb, _, _ = next(data.batches(batch_size))
             out = self._forward(xb, training=False)
             return out.copy() if np.may_share_memory(out, data.x) else out
-        out_shape = self.compute_output_shape((len(data),) + tuple(data.x.shape[1:]))
-        result = np.empty(out_shape, dtype=self.dtype)
-        cbs = CallbackList(cb_list, model=self, params={"verbose": verbose, "epochs": 1,
-                                                         "steps": data.num_batches(batch_size)})
+        epochs = Epochs(data, batch_size, steps)
+        prep = self._batch_prep(data, "predict", needs_y=False)
+        cbs = CallbackList(cb_list, model=self, params={"verbose": verbose, "epochs": 1, "steps": epochs.steps})
         cbs.call("on_predict_begin", {})
+        if streamed or steps is not None:
+            outputs: list[np.ndarray] = []
+        else:
+            result = np.empty(self.compute_output_shape((len(data),) + tuple(data.x.shape[1:])), dtype=self.dtype)
         start = 0
-        for step, (xb, _, _) in enumerate(data.batches(batch_size)):
+        for step, batch in enumerate(epochs.epoch()):
+            xb = batch[0] if prep is None else prep(*batch)[0]
             cbs.call("on_predict_batch_begin", step, {})
             out = self._forward(xb, training=False)
-            result[start:start + len(out)] = out
+            if streamed or steps is not None:
+                outputs.append(out.copy())
+            else:
+                result[start:start + len(out)] = out
             start += len(out)
             cbs.call("on_predict_batch_end", step, {"outputs": out})
+        epochs.finish()
         cbs.call("on_predict_end", {})
+        if streamed or steps is not None:
+            if not outputs:
+                raise ValueError(f"predict() got no data: {data.what} is used up.")
+            return np.concatenate(outputs, axis=0)
         return result
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
@@ -435,7 +653,7 @@ class Trainer:
         self._assert_compiled("test_on_batch")
         data = self._data(x, y, sample_weight, "test_on_batch")
         self._resolve_metrics(data.y.shape)
-        return self._result(self._run_test(data, len(data), None), return_dict)
+        return self._result(self._run_test(Epochs(data, len(data)), None, caller="test_on_batch"), return_dict)
 
     def _result(self, logs: dict[str, float], return_dict: bool) -> Any:
         if return_dict:
@@ -542,3 +760,40 @@ def _class_weight_to_sample_weight(class_weight: Any, y: np.ndarray, sample_weig
     if sample_weight is not None:
         weights *= np.asarray(sample_weight, dtype=dtype)
     return weights
+
+
+def _optional_positive_int(name: str, value: Any, caller: str = "fit()") -> int | None:
+    """``None`` or a positive integer, else a ``ValueError`` naming the argument."""
+    if value is None:
+        return None
+    return check_positive_int(caller, name, value)
+
+
+def _validation_schedule(validation_freq: Any) -> Callable[[int], bool]:
+    """Which epochs (0-based) validate: every ``k``-th, or the 1-based epochs listed."""
+    if isinstance(validation_freq, (int, np.integer)) and not isinstance(validation_freq, bool):
+        if validation_freq < 1:
+            raise ValueError(
+                f"fit() expects `validation_freq` to be a positive integer or a list of epochs (1-based). "
+                f"Received: validation_freq={validation_freq!r}."
+            )
+        every = int(validation_freq)
+        return lambda epoch: (epoch + 1) % every == 0
+    if isinstance(validation_freq, (list, tuple, set, frozenset, range)) and all(
+            isinstance(e, (int, np.integer)) and not isinstance(e, bool) and e >= 1 for e in validation_freq):
+        chosen = {int(e) for e in validation_freq}
+        return lambda epoch: epoch + 1 in chosen
+    raise ValueError(
+        "fit() expects `validation_freq` to be a positive integer (validate every k-th epoch) or a "
+        f"list of 1-based epoch numbers, e.g. [1, 5, 10]. Received: validation_freq={validation_freq!r}."
+    )
+
+
+def _warn_unused_batch_size(caller: str, name: str, value: Any, source: Any) -> None:
+    """Warns that ``batch_size`` does nothing for data that comes in whole batches."""
+    if value is not None:
+        warnings.warn(
+            f"{caller} ignores `{name}={value!r}`: {source.what} yields whole batches, whose size "
+            f"it decides itself. Leave `{name}` out.",
+            UserWarning, stacklevel=3,
+        )

@@ -1,4 +1,4 @@
-"""Utilities: seeding and label encoding."""
+"""Utilities: seeding, label encoding and ``Sequence`` datasets."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from minikeras.backend import random as _random
+from minikeras.utils.sequence import PyDataset, Sequence
 
 
 def set_random_seed(seed: int) -> None:
@@ -46,4 +47,4 @@ def to_categorical(y: Any, num_classes: int | None = None, dtype: str = "float32
     return out
 
 
-__all__ = ["set_random_seed", "to_categorical"]
+__all__ = ["PyDataset", "Sequence", "set_random_seed", "to_categorical"]
