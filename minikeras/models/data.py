@@ -117,6 +117,9 @@ class ArrayData:
                     "e.g. sample_weight[:, 0]."
                 )
             self.sample_weight = self.sample_weight.reshape(n)
+        if self.sample_weight is not None:
+            # As Keras does, and as batches from generators are: weights in the model's float type.
+            self.sample_weight = self.sample_weight.astype(self.dtype, copy=False)
         #: Whether some array is on disk: its batches are checked as they are read.
         self.lazy = any(is_lazy_array(a) for a in (self.x, self.y, self.sample_weight))
         self._what = {"x": f"{call} argument `x`", "y": f"{call} argument `y`",
@@ -214,7 +217,7 @@ class ArrayData:
         if shuffle == "batch":
             # The same draws, in the same order, as _batch_shuffled_order for arrays in memory.
             within_blocks = [rng.permutation(min(batch_size, n - start)) for start in starts]
-            blocks = rng.permutation(len(starts))
+            blocks = _block_order(n, batch_size, rng)
         elif shuffle:
             order = rng.permutation(n)
         for k in range(len(starts)):
@@ -235,17 +238,16 @@ class ArrayData:
             block = src[rows]
         elif isinstance(rows, slice):
             block = np.asarray(src[rows])
+            _check_read(block, self._what[name], src, np.arange(rows.start, rows.start + len(block)))
         else:
             # Disk formats read increasing rows fastest (h5py requires it): read them sorted,
             # then put them back in the shuffled order.
             ordered = np.sort(rows)
-            block = np.asarray(src[ordered])[np.searchsorted(ordered, rows)]
-            check_finite(block, self._what[name])
-            return self._cast(block, dtype)
+            block = np.asarray(src[ordered])
+            _check_read(block, self._what[name], src, ordered)
+            return self._cast(block[np.searchsorted(ordered, rows)], dtype)
         if within is not None:
             block = block[within]
-        if is_lazy_array(src):
-            check_finite(block, self._what[name])
         return self._cast(block, dtype)
 
     @staticmethod
@@ -266,17 +268,43 @@ class ArrayData:
         return out
 
 
+def _check_read(block: np.ndarray, what: str, src: Any, rows: np.ndarray) -> None:
+    """Raises ``ValueError`` if rows ``rows`` read from ``src`` hold NaN or infinity.
+
+    The message names the first bad row by its index in the whole on-disk array.
+    """
+    try:
+        check_finite(block, what)
+    except ValueError:
+        finite = np.isfinite(block.reshape(len(block), -1)).all(axis=1)
+        row = int(rows[int(np.flatnonzero(~finite)[0])])
+        if isinstance(src, RowRange):
+            row += src.start
+        raise ValueError(
+            f"{what} contains NaN or infinite values (first at row {row}). "
+            "Remove or impute them before training, e.g. with np.nan_to_num."
+        ) from None
+
+
 def _batch_shuffled_order(n: int, batch_size: int, rng: np.random.Generator) -> np.ndarray:
     """Row order for ``shuffle="batch"``: batch-sized blocks in random order, each shuffled.
 
     Keras 1 and 2 shuffled the order of the blocks (so data on disk is still read in
-    contiguous runs), Keras 3 the rows inside each block; this does both.
+    contiguous runs), Keras 3 the rows inside each block; this does both. A last,
+    smaller block stays last, so that every batch is exactly one block.
     """
     order = np.arange(n)
     blocks = [order[start:start + batch_size] for start in range(0, n, batch_size)]
     for block in blocks:
         rng.shuffle(block)
-    return np.concatenate([blocks[i] for i in rng.permutation(len(blocks))]) if blocks else order
+    return np.concatenate([blocks[i] for i in _block_order(n, batch_size, rng)]) if blocks else order
+
+
+def _block_order(n: int, batch_size: int, rng: np.random.Generator) -> np.ndarray:
+    """The order of the batch-sized blocks of ``n`` rows: full blocks shuffled, a partial one last."""
+    full = n // batch_size
+    order = rng.permutation(full)
+    return order if full * batch_size == n else np.append(order, full)
 
 
 def check_features(x_shape: tuple[int, ...], expected: tuple[int | None, ...], model_name: str, caller: str) -> None:

@@ -16,6 +16,7 @@ from minikeras.backend.naming import unique_name
 from minikeras.layers import InputLayer, KerasTensor, Layer
 from minikeras.layers.base import assign_all
 from minikeras.models.data import check_features
+from minikeras.models.legacy_generators import LegacyGenerators
 from minikeras.models.trainer import Trainer
 from minikeras.saving import api as saving_api
 
@@ -23,7 +24,7 @@ _registry = Registry("model", "keras")
 
 
 @_registry.register()
-class Sequential(Trainer):
+class Sequential(Trainer, LegacyGenerators):
     """A model whose layers run one after the other.
 
     Declare the input with ``Input(shape)`` as the first element, or with

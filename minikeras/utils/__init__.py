@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from minikeras.backend import random as _random
+from minikeras.utils.hdf5_matrix import HDF5Matrix
 from minikeras.utils.sequence import PyDataset, Sequence
 
 
@@ -47,4 +48,4 @@ def to_categorical(y: Any, num_classes: int | None = None, dtype: str = "float32
     return out
 
 
-__all__ = ["PyDataset", "Sequence", "set_random_seed", "to_categorical"]
+__all__ = ["HDF5Matrix", "PyDataset", "Sequence", "set_random_seed", "to_categorical"]
