@@ -25,8 +25,10 @@ test: $(VENV)/.installed-test
 
 # Benchmarks are not part of the tests. PyTorch and Keras (torch backend) are compared
 # when the optional `bench` extra is installed: `.venv/bin/pip install -e ".[bench]"`.
+# bench_mlp.py rewrites results.json; bench_h5_memory.py then adds its key (it needs 3 GB of disk).
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_mlp.py --output benchmarks/results.json
+	$(BIN)/python benchmarks/bench_h5_memory.py --output benchmarks/results.json
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check minikeras tests examples benchmarks conftest.py

@@ -101,6 +101,9 @@ class ArrayData:
         self.dtype = np.dtype(dtype)
         self.y_dtype = np.dtype(y_dtype) if y_dtype else self.dtype
         n = self.x.shape[0]
+        if n == 0:
+            raise ValueError(f"{call} received `x` with 0 samples (shape {shape_str(self.x.shape)}); "
+                             "pass at least one sample.")
         for name, arr in (("y", self.y), ("sample_weight", self.sample_weight)):
             if arr is not None and arr.shape[0] != n:
                 raise ValueError(

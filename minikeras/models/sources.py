@@ -125,7 +125,8 @@ class SequenceData:
     def __init__(self, sequence: Sequence, caller: str) -> None:
         self.sequence = sequence
         self.what = f"the {type(sequence).__name__} passed to {call_name(caller)}"
-        count = sequence.num_batches
+        # Keras 2's Sequence (and look-alikes) have only __len__, Keras 3's PyDataset num_batches too.
+        count = sequence.num_batches if hasattr(type(sequence), "num_batches") else len(sequence)
         if count is not None and (isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0):
             raise ValueError(f"{capitalized(self.what)} has {count!r} batches; len() must return a non-negative integer.")
         if count == 0:

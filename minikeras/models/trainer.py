@@ -287,19 +287,25 @@ class Trainer:
         epoch ``loss`` is the sample-weighted mean of the batch losses.
 
         Args:
-            x: Inputs, ``(N, features)``.
-            y: Targets: one-hot rows, integer labels or values, as the loss expects.
-            batch_size: Samples per update. Defaults to ``32``.
+            x: Inputs, ``(N, features)``: an array, list, ``to_numpy()`` object or
+                ``h5py.Dataset`` (read batch by batch); or a generator of ``(x, y)`` /
+                ``(x, y, sample_weight)`` batches; or a :class:`minikeras.utils.Sequence`.
+            y: Targets for array inputs: one-hot rows, integer labels or values, as the
+                loss expects. Generators and sequences yield their own.
+            batch_size: Samples per update. Defaults to ``32``, or with ``steps_per_epoch``
+                to ``ceil(N / steps_per_epoch)`` for arrays.
             epochs: Index of the last epoch (training runs ``initial_epoch .. epochs - 1``).
             verbose: ``0`` silent, ``1`` progress bar, ``2`` one line per epoch, ``"auto"``
                 (1 on a terminal, 2 otherwise).
             callbacks: :class:`~minikeras.callbacks.Callback` instances.
             validation_split: Fraction in ``[0, 1)`` of the data, taken from the end
                 before shuffling, held out for validation.
-            validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight)``;
-                overrides ``validation_split``.
-            shuffle: ``True`` reshuffles every epoch, ``"batch"`` only within batches,
-                ``False`` keeps the order.
+            validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight)``, a
+                generator or a ``Sequence``; overrides ``validation_split``.
+            shuffle: ``True`` reshuffles the rows every epoch (the batch order of a
+                ``Sequence``), ``"batch"`` shuffles batch-sized blocks and the rows inside
+                them (contiguous reads from disk), ``False`` keeps the order. Generators
+                keep their own order.
             class_weight: ``{class index: weight}``; each training sample's loss (and its
                 weighted metrics) is multiplied by the weight of its class, read from
                 integer labels or the argmax of one-hot rows. Classes not listed weigh 1.
@@ -307,6 +313,14 @@ class Trainer:
             sample_weight: Per-sample loss weights, ``(N,)``: the batch loss is
                 ``sum(w * l) / N``, as in Keras 3. Also given to ``weighted_metrics``.
             initial_epoch: Epoch to start from (to resume training).
+            steps_per_epoch: Batches per epoch. Batches carry on across epochs; arrays and
+                sequences start a new pass when one ends, and a generator that runs out
+                stops training with a warning. Needed for generators that loop forever.
+            validation_steps: Batches per validation (default: the whole validation data).
+            validation_batch_size: Rows per validation batch for arrays (default:
+                ``batch_size``).
+            validation_freq: Validate every ``k``-th epoch, or at the 1-based epochs in a
+                list such as ``[1, 5, 10]``.
             **kwargs: The Keras 1 name ``nb_epoch`` (for ``epochs``), which warns.
 
         Returns:
@@ -352,14 +366,17 @@ class Trainer:
                     f"fit() can split off `validation_split` only from arrays, not from {data.what}. "
                     "Pass `validation_data` instead."
                 )
-        elif batch_size is None and steps_per_epoch is not None:
-            batch_size = -(-len(data) // steps_per_epoch)  # Keras: spread the data over the steps
-        batch_size = 32 if batch_size is None else check_positive_int("fit()", "batch_size", batch_size)
+        if batch_size is not None:
+            batch_size = check_positive_int("fit()", "batch_size", batch_size)
         val = None
         if validation_data is not None:
             val = self._validation_source(validation_data)
         elif validation_split:
             data, val = data.split(float(validation_split))
+        # As in Keras: without a batch_size, steps spread the (training or validation) arrays over
+        # that many batches; the validation batches are not sized from steps_per_epoch.
+        val_batch_size = validation_batch_size or batch_size or _spread(val, validation_steps)
+        batch_size = batch_size or _spread(data, steps_per_epoch)
         if class_weight is not None and isinstance(data, ArrayData) and not is_lazy_array(data.y):
             data.sample_weight = _class_weight_to_sample_weight(class_weight, data.y, data.sample_weight,
                                                                 self.output_shape, self.dtype, "fit()")
@@ -373,7 +390,7 @@ class Trainer:
         if val is not None:
             if not isinstance(val, ArrayData):
                 _warn_unused_batch_size("fit()", "validation_batch_size", validation_batch_size, val)
-            val_epochs = Epochs(val, validation_batch_size or batch_size, validation_steps)
+            val_epochs = Epochs(val, val_batch_size, validation_steps)
             val_prep = self._batch_prep(val, "fit(validation_data)")
 
         history = History()
@@ -523,7 +540,8 @@ class Trainer:
                 generator of ``(x, y)`` or ``(x, y, sample_weight)`` batches, or a
                 :class:`minikeras.utils.Sequence`.
             y: Targets for array inputs (generators and sequences yield their own).
-            batch_size: Rows per batch for arrays. Defaults to ``32``.
+            batch_size: Rows per batch for arrays. Defaults to ``32``, or with ``steps``
+                to ``ceil(N / steps)``.
             verbose: ``0`` silent, ``1`` progress bar, ``2`` one line, ``"auto"``.
             sample_weight: Per-sample weights for array inputs.
             steps: Evaluate only this many batches (for a generator: until it ends).
@@ -548,7 +566,8 @@ class Trainer:
         data = self._source(x, y, sample_weight, "evaluate")
         if not isinstance(data, ArrayData):
             _warn_unused_batch_size("evaluate()", "batch_size", batch_size, data)
-        batch_size = 32 if batch_size is None else check_positive_int("evaluate()", "batch_size", batch_size)
+        batch_size = (_spread(data, steps) if batch_size is None
+                      else check_positive_int("evaluate()", "batch_size", batch_size))
         first_y = data.y if isinstance(data, ArrayData) else as_array(data.first[1], "y")
         self._resolve_metrics(tuple(first_y.shape))
         epochs = Epochs(data, batch_size, steps)
@@ -567,7 +586,8 @@ class Trainer:
             x: Inputs: an array (or list, ``to_numpy()`` object, ``h5py.Dataset``), a
                 generator or a :class:`minikeras.utils.Sequence` (targets in its
                 batches are ignored).
-            batch_size: Rows per batch for arrays. Defaults to ``32``.
+            batch_size: Rows per batch for arrays. Defaults to ``32``, or with ``steps``
+                to ``ceil(N / steps)``.
             verbose: ``0`` silent, ``1`` progress bar, ``2`` one line, ``"auto"``.
             steps: Predict only this many batches (for a generator: until it ends).
             callbacks: Callbacks; their ``on_predict_*`` hooks are called.
@@ -584,7 +604,8 @@ class Trainer:
         streamed = not isinstance(data, ArrayData)
         if streamed:
             _warn_unused_batch_size("predict()", "batch_size", batch_size, data)
-        batch_size = 32 if batch_size is None else check_positive_int("predict()", "batch_size", batch_size)
+        batch_size = (_spread(data, steps) if batch_size is None
+                      else check_positive_int("predict()", "batch_size", batch_size))
         cb_list = list(callbacks or [])
         if verbose:
             cb_list.append(ProgbarLogger())
@@ -767,6 +788,13 @@ def _optional_positive_int(name: str, value: Any, caller: str = "fit()") -> int 
     if value is None:
         return None
     return check_positive_int(caller, name, value)
+
+
+def _spread(data: Any, steps: int | None) -> int:
+    """Default batch size: ``ceil(N / steps)`` for arrays when ``steps`` is given, else ``32``."""
+    if steps is None or not isinstance(data, ArrayData):
+        return 32
+    return -(-len(data) // steps)
 
 
 def _validation_schedule(validation_freq: Any) -> Callable[[int], bool]:
