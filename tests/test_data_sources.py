@@ -536,6 +536,24 @@ def test_endless_sequence_with_steps_per_epoch():
     assert counter.seen_params["steps"] == 4
     out = model().predict(seq, steps=2, verbose=0)
     assert out.shape == (20, CLASSES)
+    # Without a number of steps an endless sequence would never end: each method asks for one.
+    x, labels = dataset()
+    for call, name in ((lambda m: m.fit(seq, verbose=0), "steps_per_epoch"),
+                       (lambda m: m.fit(x, labels, validation_data=seq, verbose=0), "validation_steps"),
+                       (lambda m: m.evaluate(seq, verbose=0), "steps"),
+                       (lambda m: m.predict(seq, verbose=0), "steps")):
+        with pytest.raises(ValueError, match=rf"The Endless passed to .* is endless \(num_batches is None\), "
+                                             rf"so .* needs `{name}`"):
+            call(model())
+
+
+def test_validation_generator_shorter_than_validation_steps_warns():
+    x, labels = dataset()
+    two_batches = iter(list(batches(x, labels, 10))[:2])
+    with pytest.warns(UserWarning, match=r"fit\(validation_data\) used only 2 of the 5 batches asked for "
+                                         r"\(validation_steps\): the generator passed to fit\(validation_data\)"):
+        h = model().fit(x, labels, validation_data=two_batches, validation_steps=5, verbose=0)
+    assert len(h.history["val_loss"]) == 1
 
 
 # -- validation ----------------------------------------------------------------------------

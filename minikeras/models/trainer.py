@@ -132,11 +132,18 @@ class Trainer:
     def _y_dtype(self) -> str | None:
         return "int64" if self.loss is not None and self.loss.target_kind == "sparse" else None
 
-    def _source(self, x: Any, y: Any, sample_weight: Any, caller: str) -> ArrayData | GeneratorData | SequenceData:
+    def _source(self, x: Any, y: Any, sample_weight: Any, caller: str,
+                steps: int | None = None) -> ArrayData | GeneratorData | SequenceData:
         """Returns the data source for ``x``; builds the model on its first batch if needed."""
         if not (is_generator(x) or is_sequence(x)):
             return self._data(x, y, sample_weight, caller)
         source = make_source(x, y, sample_weight, dtype=self.dtype, y_dtype=self._y_dtype(), caller=caller)
+        if isinstance(source, SequenceData) and source.num_batches() is None and steps is None:
+            name = "validation_steps" if caller.startswith("fit(") else "steps_per_epoch" if caller == "fit" else "steps"
+            raise ValueError(
+                f"{capitalized(source.what)} is endless (num_batches is None), so {call_name(caller)} needs "
+                f"`{name}`: how many of its batches make one {'epoch' if caller == 'fit' else 'pass'}."
+            )
         first_x, first_y = source.first[0], source.first[1]
         if first_y is None and caller != "predict":
             raise ValueError(
@@ -358,7 +365,7 @@ class Trainer:
         validation_steps = _optional_positive_int("validation_steps", validation_steps)
         validation_batch_size = _optional_positive_int("validation_batch_size", validation_batch_size)
         should_validate = _validation_schedule(validation_freq)
-        data = self._source(x, y, sample_weight, "fit")
+        data = self._source(x, y, sample_weight, "fit", steps_per_epoch)
         if not isinstance(data, ArrayData):
             _warn_unused_batch_size("fit()", "batch_size", batch_size, data)
             if validation_split:
@@ -370,7 +377,7 @@ class Trainer:
             batch_size = check_positive_int("fit()", "batch_size", batch_size)
         val = None
         if validation_data is not None:
-            val = self._validation_source(validation_data)
+            val = self._validation_source(validation_data, validation_steps)
         elif validation_split:
             data, val = data.split(float(validation_split))
         # As in Keras: without a batch_size, steps spread the (training or validation) arrays over
@@ -475,9 +482,10 @@ class Trainer:
             "(`while True:`), or lower steps_per_epoch."
         )
 
-    def _validation_source(self, validation_data: Any) -> ArrayData | GeneratorData | SequenceData:
+    def _validation_source(self, validation_data: Any,
+                           validation_steps: int | None = None) -> ArrayData | GeneratorData | SequenceData:
         if is_generator(validation_data) or is_sequence(validation_data):
-            return self._source(validation_data, None, None, "fit(validation_data)")
+            return self._source(validation_data, None, None, "fit(validation_data)", validation_steps)
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError(
                 "fit() expects `validation_data` as (x_val, y_val), (x_val, y_val, sample_weight), a "
@@ -514,6 +522,13 @@ class Trainer:
             if cbs is not None:
                 cbs.call("on_test_batch_end", step, self._logs(total, count))
         epochs.finish()
+        if epochs.ran_dry and count:
+            warnings.warn(
+                f"{call_name(caller)} used only {step + 1} of the {epochs.steps_per_epoch} batches asked for "
+                f"({'validation_steps' if caller.startswith('fit') else 'steps'}): {epochs.source.what} ran out "
+                "of data. Let it loop forever (`while True:`) or ask for fewer batches.",
+                UserWarning, stacklevel=3,
+            )
         if count == 0:
             raise ValueError(
                 f"{call_name(caller)} got no data: {epochs.source.what} is used up. A generator can be "
@@ -563,7 +578,7 @@ class Trainer:
         self._assert_compiled("evaluate")
         steps = _optional_positive_int("steps", steps, "evaluate()")
         verbose = resolve_verbose(verbose)
-        data = self._source(x, y, sample_weight, "evaluate")
+        data = self._source(x, y, sample_weight, "evaluate", steps)
         if not isinstance(data, ArrayData):
             _warn_unused_batch_size("evaluate()", "batch_size", batch_size, data)
         batch_size = (_spread(data, steps) if batch_size is None
@@ -600,7 +615,7 @@ class Trainer:
         check_no_unknown_kwargs("predict()", kwargs)
         steps = _optional_positive_int("steps", steps, "predict()")
         verbose = resolve_verbose(verbose)
-        data = self._source(x, None, None, "predict")
+        data = self._source(x, None, None, "predict", steps)
         streamed = not isinstance(data, ArrayData)
         if streamed:
             _warn_unused_batch_size("predict()", "batch_size", batch_size, data)
