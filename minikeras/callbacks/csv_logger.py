@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from minikeras._validation import check_path
 from minikeras.callbacks.callback import Callback, register
 
 
@@ -53,12 +54,7 @@ class CSVLogger(Callback):
 
     def __init__(self, filename: str | os.PathLike, separator: str = ",", append: bool = False) -> None:
         super().__init__()
-        try:
-            path = os.fspath(filename)
-        except TypeError:
-            raise TypeError(f"CSVLogger expects `filename` as a str or os.PathLike. Received: {filename!r}.") from None
-        if not isinstance(path, str):
-            raise TypeError(f"CSVLogger expects `filename` as a str path. Received: {filename!r}.")
+        path = check_path("CSVLogger", "filename", filename)
         if not isinstance(separator, str) or len(separator) != 1:
             raise ValueError(
                 f"CSVLogger expects `separator` to be a single character, e.g. ',' or ';'. "
