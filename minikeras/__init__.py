@@ -25,6 +25,7 @@ from minikeras import (  # noqa: E402
     optimizers,
     regularizers,
     saving,
+    testing,
     utils,
 )
 from minikeras.layers import Input  # noqa: E402
@@ -32,5 +33,5 @@ from minikeras.models import Sequential, load_model  # noqa: E402
 
 __all__ = [
     "Input", "Sequential", "__version__", "activations", "backend", "callbacks", "constraints", "initializers",
-    "layers", "load_model", "losses", "metrics", "models", "optimizers", "regularizers", "saving", "utils",
+    "layers", "load_model", "losses", "metrics", "models", "optimizers", "regularizers", "saving", "testing", "utils",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minikeras.utils import set_random_seed
+from minikeras.testing import check_gradients
 
 EPS = 1e-6
 RTOL = 1e-6
@@ -45,26 +45,13 @@ def away_from(rng, shape, kinks, margin=0.05, low=-3.0, high=3.0):
         x[close] = rng.uniform(low, high, size=int(close.sum()))
 
 
-def check_layer_gradients(layer, x, rng, training=True, reseed=None):
-    """Compares ``backward`` with central differences of ``sum(g * layer(x, training))``.
+def check_layer_gradients(layer, x, rng, reseed=None):
+    """Compares ``backward`` with central differences of ``sum(g * layer(x, training=True))``
+    on every entry, at the suite's tolerances, with the public ``check_gradients``.
 
-    ``reseed`` re-seeds the global generator before every call, so Dropout draws
-    the same mask each time.
+    ``g`` and the sampled entries come from ``rng``. ``reseed`` is kept for the callers
+    that fixed Dropout's mask with it: ``check_gradients`` draws the same random numbers
+    in every forward pass by itself.
     """
-    def forward():
-        if reseed is not None:
-            set_random_seed(reseed)
-        return layer(x, training=training)
-
-    out = forward()
-    g = rng.normal(size=out.shape)
-    dx = layer.backward(g.copy())
-    grads = [v.grad.copy() for v in layer.trainable_weights]
-
-    def objective():
-        return np.sum(g * forward())
-
-    assert_close(dx, numeric_grad(objective, x))
-    for var, grad in zip(layer.trainable_weights, grads):
-        assert var.value.dtype == np.float64
-        assert_close(grad, numeric_grad(objective, var.value))
+    del reseed
+    check_gradients(layer, x, eps=EPS, rtol=RTOL, atol=ATOL, max_entries=None, seed=int(rng.integers(2**31)))

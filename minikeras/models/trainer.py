@@ -55,6 +55,8 @@ class Trainer:
         self.metrics: list[metrics_module.Metric] = []
         self._loss_spec: Any = None
         self._metrics_resolved = False
+        # Callbacks with an ``on_gradients(x, variables)`` method, during fit().
+        self._gradient_watchers: list[Any] = []
 
     # -- compile ------------------------------------------------------------------------
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: list[Any] | None = None,
@@ -266,6 +268,8 @@ class Trainer:
         if penalties is not None:
             penalties.add_weight_gradients()
             penalties.clear()
+        for watch in self._gradient_watchers:
+            watch(x, self._train_vars)  # the optimizer's update overwrites the gradients
         self.optimizer.apply(self._train_vars)
         for var in self._constrained:
             var.apply_constraint()
@@ -414,6 +418,16 @@ class Trainer:
 
         self.stop_training = False
         self._initial_epoch = None
+        self._gradient_watchers = [cb.on_gradients for cb in cb_list if callable(getattr(cb, "on_gradients", None))]
+        try:
+            return self._fit_epochs(cbs, train_epochs, val_epochs, prep, val_prep, should_validate, history,
+                                    batch_hooks, int(initial_epoch), epochs)
+        finally:
+            self._gradient_watchers = []
+
+    def _fit_epochs(self, cbs: CallbackList, train_epochs: Epochs, val_epochs: Epochs | None,
+                    prep: BatchPrep | None, val_prep: BatchPrep | None, should_validate: Callable[[int], bool],
+                    history: History, batch_hooks: bool, initial_epoch: int, epochs: int) -> History:
         cbs.call("on_train_begin", {})
         # A callback restoring an interrupted run (BackupAndRestore) sets where to go on from.
         restored_epoch = self.__dict__.pop("_initial_epoch", None)

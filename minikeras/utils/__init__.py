@@ -1,4 +1,4 @@
-"""Utilities: seeding, label encoding and ``Sequence`` datasets."""
+"""Utilities: seeding, label encoding, ``Sequence`` datasets and learning-curve plots."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 
 from minikeras.backend import random as _random
 from minikeras.utils.hdf5_matrix import HDF5Matrix
+from minikeras.utils.plotting import plot_gradient_norms, plot_history
 from minikeras.utils.sequence import PyDataset, Sequence
 
 
@@ -48,4 +49,5 @@ def to_categorical(y: Any, num_classes: int | None = None, dtype: str = "float32
     return out
 
 
-__all__ = ["HDF5Matrix", "PyDataset", "Sequence", "set_random_seed", "to_categorical"]
+__all__ = ["HDF5Matrix", "PyDataset", "Sequence", "plot_gradient_norms", "plot_history", "set_random_seed",
+           "to_categorical"]
