@@ -100,3 +100,33 @@ def test_mnist1d_without_the_package_says_how_to_install_it(monkeypatch):
         monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(SystemExit, match=r"needs mnist1d: pip install -e \"\.\[examples\]\""):
         module["load"]()
+
+
+def test_vanishing_gradient_sigmoid_shrinks_relu_keeps(capsys):
+    out = run("vanishing_gradient", capsys)
+    rows = re.findall(r"^(hidden_\d|output)\s+([0-9.e+-]+)\s+([0-9.e+-]+)", out, re.M)
+    assert [name for name, _, _ in rows] == [f"hidden_{i}" for i in range(1, 7)] + ["output"]
+    sigmoid = [float(s) for _, s, _ in rows]
+    assert all(a < b for a, b in zip(sigmoid, sigmoid[1:])), "each sigmoid layer shrinks the gradient"
+    sigmoid_ratio = number(r"first/last layer ratio: sigmoid ([0-9.e+-]+)", out)
+    relu_ratio = number(r"first/last layer ratio: sigmoid [0-9.e+-]+, relu ([0-9.e+-]+)", out)
+    assert sigmoid_ratio < 1e-2
+    assert 0.1 <= relu_ratio <= 10
+    assert sigmoid_ratio == pytest.approx(sigmoid[0] / sigmoid[-1], rel=0.06)
+    sigmoid_accuracy = number(r"accuracy after \d+ epochs: sigmoid ([0-9.]+)", out)
+    relu_accuracy = number(r"accuracy after \d+ epochs: sigmoid [0-9.]+, relu ([0-9.]+)", out)
+    assert sigmoid_accuracy < 0.45 and relu_accuracy > 0.9
+
+
+def test_dying_relu_large_rate_kills_most_units(capsys):
+    out = run("dying_relu", capsys)
+    rows = re.findall(r"^hidden_\d\s+(\d+)%\s+(\d+)%$", out, re.M)
+    assert len(rows) == 3
+    assert all(int(sane) < 10 for sane, _ in rows)
+    sane_dead = number(r"learning rate 0.1: dead fraction ([0-9.]+)", out)
+    large_dead = number(r"learning rate 2.0: dead fraction ([0-9.]+)", out)
+    assert sane_dead < 0.1 and large_dead > 0.5
+    assert number(r"learning rate 0.1: .* accuracy ([0-9.]+)", out) > 0.9
+    large_loss = number(r"learning rate 2.0: .* loss ([0-9.]+)", out)
+    assert large_loss > 1.0986, "worse than a uniform guess over three classes"
+    assert number(r"learning rate 2.0: .* accuracy ([0-9.]+)", out) == number(r"most frequent class: ([0-9.]+)", out)
