@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench interop clean
+.PHONY: demo test lint bench interop docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,5 +51,21 @@ $(INTEROP_VENV)/.installed: pyproject.toml | $(INTEROP_BIN)/python
 interop: $(INTEROP_VENV)/.installed
 	KERAS_BACKEND=torch $(INTEROP_BIN)/python -m pytest tests/interop
 
+# The documentation site (MkDocs Material, API reference from the docstrings) in its own
+# environment; `--strict` turns every broken link or docstring warning into an error.
+DOCS_VENV := .venv-docs
+DOCS_BIN := $(DOCS_VENV)/bin
+
+$(DOCS_BIN)/python:
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_BIN)/python -m pip install --quiet --upgrade pip
+
+$(DOCS_VENV)/.installed: pyproject.toml | $(DOCS_BIN)/python
+	$(DOCS_BIN)/python -m pip install --quiet -e ".[docs]"
+	touch $@
+
+docs: $(DOCS_VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(DOCS_BIN)/mkdocs build --strict -f docs/mkdocs.yml
+
 clean:
-	rm -rf $(VENV) $(INTEROP_VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(INTEROP_VENV) $(DOCS_VENV) site build *.egg-info .pytest_cache

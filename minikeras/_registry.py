@@ -26,7 +26,7 @@ class Registry:
         instantiate: Whether string look-ups return a new instance of a
             registered class (``True``) or the registered object itself.
 
-    Example:
+    Examples:
         >>> reg = Registry("widget", "keras.widgets")
         >>> @reg.register("tiny_widget")
         ... class TinyWidget:
@@ -189,7 +189,7 @@ class Configurable:
     Gives ``from_config``, a ``repr`` that shows the arguments, and equality and
     hashing by class and configuration.
 
-    Example:
+    Examples:
         >>> class Scale(Configurable):
         ...     def __init__(self, factor=1.0):
         ...         self.factor = factor

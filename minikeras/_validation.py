@@ -121,7 +121,7 @@ def positional_arity(fn: Callable[..., Any], counts: Iterable[int]) -> int | Non
     Raises:
         TypeError: If none of ``counts`` fits; the message is ``fn``'s signature.
 
-    Example:
+    Examples:
         >>> positional_arity(lambda epoch, lr=0.1: lr, (2, 1))
         2
         >>> positional_arity(lambda epoch: 0.1, (2, 1))

@@ -145,7 +145,7 @@ class Activation:
     Subclasses with arguments take them in ``__init__`` and return the non-default
     ones from :meth:`get_config`.
 
-    Example:
+    Examples:
         >>> class Cube(mk.activations.Activation):
         ...     name = "cube"
         ...     uses_input = True
@@ -296,7 +296,7 @@ class ReLU(Activation):
         threshold: Values up to it are set to zero (or damped by
             ``negative_slope``). Defaults to ``0.0``.
 
-    Example:
+    Examples:
         >>> mk.activations.relu(np.array([-2.0, 1.0, 8.0]), negative_slope=0.5, max_value=6.0)
         array([-1.,  1.,  6.])
     """
@@ -357,7 +357,7 @@ class LeakyReLU(Activation):
         negative_slope: Slope for negative inputs. Defaults to ``0.2`` (Keras 3's
             function default; the ``LeakyReLU`` layer uses ``0.3``).
 
-    Example:
+    Examples:
         >>> mk.activations.leaky_relu(np.array([-1.0, 2.0]))
         array([-0.2,  2. ])
     """
@@ -394,7 +394,7 @@ class ELU(Activation):
     Args:
         alpha: Scale of the negative part; must be positive. Defaults to ``1.0``.
 
-    Example:
+    Examples:
         >>> mk.activations.elu(np.array([-1.0, 2.0]), alpha=2.0).round(4)
         array([-1.2642,  2.    ])
     """
@@ -435,7 +435,7 @@ class SELU(Activation):
     ``scale`` for ``x > 0`` and ``scale * alpha * exp(x) = f(x) + scale * alpha``
     otherwise.
 
-    Example:
+    Examples:
         >>> mk.activations.selu(np.array([-1.0, 0.0, 1.0])).round(6)
         array([-1.111331,  0.      ,  1.050701])
     """
@@ -470,7 +470,7 @@ class Softplus(Activation):
     sigmoid is recovered from the output as ``1 - exp(-f(x))``, so layers need not
     keep ``x``.
 
-    Example:
+    Examples:
         >>> mk.activations.softplus(np.array([0.0, 1000.0])).round(6).tolist()
         [0.693147, 1000.0]
     """
@@ -502,7 +502,7 @@ class Softplus(Activation):
 class Softsign(Activation):
     """Softsign ``x / (1 + |x|)``; ``f'(x) = 1 / (1 + |x|)^2``.
 
-    Example:
+    Examples:
         >>> mk.activations.softsign(np.array([-3.0, 1.0]))
         array([-0.75,  0.5 ])
     """
@@ -636,7 +636,7 @@ def _erfc_of_abs(x: np.ndarray) -> np.ndarray:
 def _erfc(x: Any) -> np.ndarray:
     """The complementary error function ``1 - erf(x)`` in float64, to about 1e-15 relative.
 
-    Example:
+    Examples:
         >>> import math
         >>> bool(abs(_erfc(1.0) - math.erfc(1.0)) < 1e-16)
         True
@@ -649,7 +649,7 @@ def _erfc(x: Any) -> np.ndarray:
 def _erf(x: Any) -> np.ndarray:
     """The error function in float64, to an absolute error of about 2e-16.
 
-    Example:
+    Examples:
         >>> import math
         >>> bool(abs(_erf(0.5) - math.erf(0.5)) < 1e-16)
         True
@@ -718,7 +718,7 @@ class GELU(Activation):
     Args:
         approximate: Whether to use the tanh approximation. Defaults to ``False``.
 
-    Example:
+    Examples:
         >>> mk.activations.gelu(np.array([-1.0, 1.0])).round(6)
         array([-0.158655,  0.841345])
         >>> mk.activations.gelu(np.array([-1.0, 1.0]), approximate=True).round(6)
@@ -805,7 +805,7 @@ class SiLU(Activation):
 
     The derivative is ``s + x s (1 - s) = s (1 + x (1 - s))`` with ``s = sigmoid(x)``.
 
-    Example:
+    Examples:
         >>> mk.activations.silu(np.array([-1.0, 1.0])).round(6)
         array([-0.268941,  0.731059])
     """
@@ -840,7 +840,7 @@ class HardSigmoid(Activation):
     ``0`` for ``x <= -3``, ``1`` for ``x >= 3`` and ``x / 6 + 0.5`` in between,
     where the derivative is ``1 / 6`` (Keras 2 used ``clip(0.2 x + 0.5, 0, 1)``).
 
-    Example:
+    Examples:
         >>> mk.activations.hard_sigmoid(np.array([-4.0, 0.0, 1.5, 4.0]))
         array([0.  , 0.5 , 0.75, 1.  ])
     """
@@ -871,7 +871,7 @@ class HardSiLU(Activation):
     ``0`` for ``x <= -3``, ``x`` for ``x >= 3``; in between the derivative is
     ``(2 x + 3) / 6``.
 
-    Example:
+    Examples:
         >>> mk.activations.hard_silu(np.array([-4.0, 1.5, 4.0]))
         array([-0.   ,  1.125,  4.   ])
     """
@@ -902,7 +902,7 @@ class HardSiLU(Activation):
 class ReLU6(Activation):
     """ReLU capped at 6: ``min(max(x, 0), 6)``; ``f'(x) = 1`` for ``0 < x < 6``.
 
-    Example:
+    Examples:
         >>> mk.activations.relu6(np.array([-1.0, 3.0, 7.0]))
         array([0., 3., 6.])
     """
@@ -932,7 +932,7 @@ class Mish(Activation):
     the input's precision (20 for float32 and float64, 5.5 for float16), so no
     intermediate overflows.
 
-    Example:
+    Examples:
         >>> mk.activations.mish(np.array([-1.0, 1.0])).round(6)
         array([-0.303401,  0.865098])
     """
@@ -974,7 +974,7 @@ class Exponential(Activation):
 
     Overflow gives ``inf`` without a warning, as in Keras.
 
-    Example:
+    Examples:
         >>> mk.activations.exponential(np.array([0.0, 1.0])).round(6)
         array([1.      , 2.718282])
     """
@@ -1020,7 +1020,7 @@ class Softmax(_AlongAxis):
     Args:
         axis: The axis to normalise over. Defaults to ``-1``.
 
-    Example:
+    Examples:
         >>> mk.activations.softmax(np.array([[0.0, np.log(3.0)]]))
         array([[0.25, 0.75]])
     """
@@ -1059,7 +1059,7 @@ class LogSoftmax(_AlongAxis):
     Args:
         axis: The axis to normalise over. Defaults to ``-1``.
 
-    Example:
+    Examples:
         >>> mk.activations.log_softmax(np.array([[0.0, 0.0]])).round(6)
         array([[-0.693147, -0.693147]])
     """
@@ -1122,7 +1122,7 @@ def get(identifier: Any) -> Activation:
         TypeError: For a plain function, which has no derivative to backpropagate,
             or for an argument the activation does not take.
 
-    Example:
+    Examples:
         >>> mk.activations.get("hard_swish").name
         'hard_silu'
         >>> mk.activations.get(None).name
@@ -1180,7 +1180,7 @@ def serialize(activation: Activation) -> str | dict[str, Any]:
     "config": <arguments>, "registered_name": None}``, which Keras 3 reads as the
     plain function.
 
-    Example:
+    Examples:
         >>> mk.activations.serialize(mk.activations.swish)
         'silu'
         >>> mk.activations.serialize(mk.activations.GELU(approximate=True))["config"]
@@ -1200,7 +1200,7 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Ac
         custom_objects: Optional mapping of names to :class:`Activation`
             subclasses or instances, consulted before the built-in names.
 
-    Example:
+    Examples:
         >>> act = mk.activations.deserialize({"class_name": "relu", "config": {"max_value": 6.0}})
         >>> act(np.array([-1.0, 9.0]))
         array([0., 6.])
@@ -1215,7 +1215,7 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Ac
 def names() -> list[str]:
     """Returns the names of the built-in activations, aliases included.
 
-    Example:
+    Examples:
         >>> "swish" in mk.activations.names()
         True
     """

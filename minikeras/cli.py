@@ -291,7 +291,7 @@ def _summary_keras(path: str, out: Print) -> None:
 def run_summary(path: str, out: Print = print) -> None:
     """Prints the model in ``path``, its training configuration and who wrote it.
 
-    Example:
+    Examples:
         >>> model = Sequential([Input((3,)), Dense(2)], name="tiny")
         >>> model.compile(optimizer="sgd", loss="mse")
         >>> model.save(tmp_dir / "m.keras")
@@ -322,7 +322,7 @@ def _format_of(path: str) -> str:
 def run_convert(source: str, target: str, overwrite: bool = False, out: Print = print) -> None:
     """Loads ``source`` with its optimizer state and saves it as ``target``'s suffix says.
 
-    Example:
+    Examples:
         >>> Sequential([Input((3,)), Dense(2)]).save(tmp_dir / "m.h5")
         >>> run_convert(str(tmp_dir / "m.h5"), str(tmp_dir / "m.keras"))  # doctest: +ELLIPSIS
         Converted ...m.h5 (legacy HDF5 model) to ...m.keras (Keras 3 .keras archive); not compiled
@@ -508,7 +508,7 @@ def _one_line(err: BaseException) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the ``minikeras`` command and returns its exit code (0, 1 or 2).
 
-    Example:
+    Examples:
         >>> main(["summary", str(tmp_dir / "missing.keras")])  # the message goes to stderr
         1
     """

@@ -43,7 +43,7 @@ class Constraint(Configurable):
     ``w``) and ``get_config()``; they may override :meth:`apply_inplace` to project
     without a temporary and :meth:`check_shape` to reject weights they cannot handle.
 
-    Example:
+    Examples:
         >>> class Clip(Constraint):
         ...     def __call__(self, w):
         ...         return np.clip(w, -1.0, 1.0)
@@ -136,7 +136,7 @@ class MaxNorm(_NormConstraint):
         max_value: Largest norm allowed. Defaults to ``2``.
         axis: Axis or list of axes of the norm. Defaults to ``0``.
 
-    Example:
+    Examples:
         >>> MaxNorm(2)(np.array([[6.0, 0.3], [8.0, 0.4]])).round(6).tolist()
         [[1.2, 0.3], [1.6, 0.4]]
     """
@@ -168,7 +168,7 @@ class MinMaxNorm(_NormConstraint):
         rate: Fraction in ``[0, 1]`` of the way to the bounds. Defaults to ``1.0``.
         axis: Axis or list of axes of the norm. Defaults to ``0``.
 
-    Example:
+    Examples:
         >>> MinMaxNorm(1.0, 2.0)(np.array([[0.3], [0.4]])).round(6).tolist()
         [[0.6], [0.8]]
     """
@@ -200,7 +200,7 @@ class MinMaxNorm(_NormConstraint):
 class NonNeg(Constraint):
     """Sets negative weights to zero: ``max(w, 0)``.
 
-    Example:
+    Examples:
         >>> NonNeg()(np.array([-1.0, 2.0])).tolist()
         [0.0, 2.0]
     """
@@ -219,7 +219,7 @@ class UnitNorm(_NormConstraint):
     Args:
         axis: Axis or list of axes of the norm. Defaults to ``0``.
 
-    Example:
+    Examples:
         >>> UnitNorm()(np.array([[3.0], [4.0]])).round(6).tolist()
         [[0.6], [0.8]]
     """
@@ -284,7 +284,7 @@ def get(identifier: Any) -> Constraint | None:
     Raises:
         ValueError: For an unknown name, listing the valid ones.
 
-    Example:
+    Examples:
         >>> get("max_norm")
         MaxNorm(max_value=2, axis=0)
     """

@@ -178,7 +178,7 @@ def compute_fans(shape: tuple[int, ...], input_axes: list[int] | None = None,
     matrix ``(fan_in, fan_out)``, and a higher-rank kernel ``(..., in, out)``
     multiplies ``in`` and ``out`` by the size of the leading (receptive field) axes.
 
-    Example:
+    Examples:
         >>> compute_fans((3, 3, 16, 32))
         (144.0, 288.0)
     """
@@ -213,7 +213,7 @@ class VarianceScaling(_Seeded):
         input_axes: Optional axes whose sizes multiply to fan_in (with ``output_axes``).
         output_axes: Optional axes whose sizes multiply to fan_out (with ``input_axes``).
 
-    Example:
+    Examples:
         >>> init = VarianceScaling(scale=2.0, mode="fan_in", distribution="uniform", seed=1)
         >>> bool(np.abs(init((50, 10))).max() <= np.sqrt(3 * 2.0 / 50))
         True
@@ -325,7 +325,7 @@ class Orthogonal(_Seeded):
     Raises:
         ValueError: When called for a shape of fewer than two dimensions.
 
-    Example:
+    Examples:
         >>> q = Orthogonal(seed=0)((4, 3), dtype="float64")
         >>> np.allclose(q.T @ q, np.eye(3))
         True
@@ -369,7 +369,7 @@ class Identity(Initializer):
     Raises:
         ValueError: When called for a shape that is not two-dimensional.
 
-    Example:
+    Examples:
         >>> Identity(gain=2.0)((2, 3)).tolist()
         [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]
     """
@@ -429,7 +429,7 @@ def get(identifier: Any) -> Initializer:
     Raises:
         ValueError: For an unknown name, listing the valid ones.
 
-    Example:
+    Examples:
         >>> get("he_normal")
         HeNormal(seed=None, input_axes=None, output_axes=None)
     """

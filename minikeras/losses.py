@@ -75,7 +75,7 @@ class Loss:
         dtype: Float type of the computation, e.g. ``"float64"``. Defaults to the
             type of the predictions.
 
-    Example:
+    Examples:
         >>> class AbsoluteCube(mk.losses.Loss):
         ...     def call(self, y_true, y_pred):
         ...         return np.mean(np.abs(y_pred - y_true) ** 3, axis=-1)
@@ -475,7 +475,7 @@ class _BuiltinLoss(Loss):
 class MeanSquaredError(_BuiltinLoss):
     """Mean of squared errors over the last axis: ``l = mean((y - p)^2)``.
 
-    Example:
+    Examples:
         >>> loss = mk.losses.MeanSquaredError()
         >>> loss(np.array([[0.0, 1.0], [0.0, 0.0]]), np.array([[1.0, 1.0], [1.0, 0.0]]))
         0.5
@@ -498,7 +498,7 @@ class MeanSquaredError(_BuiltinLoss):
 class MeanAbsoluteError(_BuiltinLoss):
     """Mean of absolute errors over the last axis: ``l = mean(|y - p|)``.
 
-    Example:
+    Examples:
         >>> loss = mk.losses.MeanAbsoluteError()
         >>> loss(np.array([[0.0, 1.0], [0.0, 0.0]]), np.array([[1.0, 1.0], [1.0, 0.0]]))
         0.5
@@ -519,7 +519,7 @@ class MeanAbsoluteError(_BuiltinLoss):
 class MeanAbsolutePercentageError(_BuiltinLoss):
     """Mean absolute error in percent of the target: ``l = 100 mean(|y - p| / max(|y|, eps))``.
 
-    Example:
+    Examples:
         >>> loss = mk.losses.MeanAbsolutePercentageError()
         >>> loss(np.array([[2.0, 4.0]]), np.array([[1.0, 5.0]]))
         37.5
@@ -545,7 +545,7 @@ class MeanSquaredLogarithmicError(_BuiltinLoss):
 
     ``p' = max(p, eps)`` and ``y' = max(y, eps)``, so values at or below zero count as ``eps``.
 
-    Example:
+    Examples:
         >>> loss = mk.losses.MeanSquaredLogarithmicError()
         >>> round(loss(np.array([[0.0, 1.0]]), np.array([[1.0, 3.0]])), 4)
         0.4805
@@ -631,7 +631,7 @@ class BinaryCrossentropy(_CrossEntropy):
         label_smoothing: Squeezes targets towards 0.5: ``y (1 - ls) + 0.5 ls``.
         axis: The axis the mean is taken over. Defaults to ``-1``.
 
-    Example:
+    Examples:
         >>> loss = mk.losses.BinaryCrossentropy()
         >>> round(loss(np.array([[0.0, 1.0], [0.0, 0.0]]), np.array([[0.6, 0.4], [0.4, 0.6]])), 4)
         0.8149
@@ -691,7 +691,7 @@ class CategoricalCrossentropy(_CrossEntropy):
             ``y (1 - ls) + ls / num_classes``.
         axis: The class axis. Defaults to ``-1``.
 
-    Example:
+    Examples:
         >>> loss = mk.losses.CategoricalCrossentropy()
         >>> round(loss(np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]),
         ...            np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])), 4)
@@ -769,7 +769,7 @@ class SparseCategoricalCrossentropy(_CrossEntropy):
             out: their loss is 0 and they do not count in the batch size.
         axis: The class axis of the predictions. Defaults to ``-1``.
 
-    Example:
+    Examples:
         >>> loss = mk.losses.SparseCategoricalCrossentropy()
         >>> round(loss(np.array([1, 2]), np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])), 4)
         1.1769
@@ -921,7 +921,7 @@ class Hinge(_BuiltinLoss):
 
     Targets that are all 0 or 1 are first mapped to -1 and 1, as in Keras.
 
-    Example:
+    Examples:
         >>> loss = mk.losses.Hinge()
         >>> round(loss(np.array([[0.0, 1.0]]), np.array([[0.3, 0.8]])), 4)
         0.75
@@ -948,7 +948,7 @@ class SquaredHinge(_BuiltinLoss):
 
     Targets that are all 0 or 1 are first mapped to -1 and 1, as in Keras.
 
-    Example:
+    Examples:
         >>> loss = mk.losses.SquaredHinge()
         >>> round(loss(np.array([[0.0, 1.0]]), np.array([[0.3, 0.8]])), 4)
         0.865
@@ -975,7 +975,7 @@ class SquaredHinge(_BuiltinLoss):
 class CategoricalHinge(_BuiltinLoss):
     """Categorical hinge loss: ``l = max(max((1 - y) p) - sum(y p) + 1, 0)`` for one-hot ``y``.
 
-    Example:
+    Examples:
         >>> loss = mk.losses.CategoricalHinge()
         >>> round(loss(np.array([[0.0, 1.0, 0.0]]), np.array([[0.3, 0.8, 0.6]])), 4)
         0.8
@@ -1005,7 +1005,7 @@ class CategoricalHinge(_BuiltinLoss):
 class KLDivergence(_BuiltinLoss):
     """Kullback-Leibler divergence: ``l = sum(y' log(y' / p'))`` with ``y', p'`` clipped to ``[eps, 1]``.
 
-    Example:
+    Examples:
         >>> loss = mk.losses.KLDivergence()
         >>> round(loss(np.array([[0.5, 0.5]]), np.array([[0.25, 0.75]])), 4)
         0.1438
@@ -1031,7 +1031,7 @@ class KLDivergence(_BuiltinLoss):
 class Poisson(_BuiltinLoss):
     """Poisson loss: ``l = mean(p - y log(p + eps))``.
 
-    Example:
+    Examples:
         >>> loss = mk.losses.Poisson()
         >>> round(loss(np.array([[1.0, 2.0]]), np.array([[1.0, 1.0]])), 4)
         1.0
@@ -1057,7 +1057,7 @@ class LogCosh(_BuiltinLoss):
     ``tanh(e)``. Like the squared error for small errors, like the absolute error for
     large ones.
 
-    Example:
+    Examples:
         >>> loss = mk.losses.LogCosh()
         >>> round(loss(np.array([[0.0, 0.0]]), np.array([[1.0, -2.0]])), 4)
         0.8794
@@ -1086,7 +1086,7 @@ class Huber(_BuiltinLoss):
         delta: Where the loss turns from quadratic to linear; a positive number.
             Defaults to ``1.0``.
 
-    Example:
+    Examples:
         >>> loss = mk.losses.Huber()
         >>> loss(np.array([[0.0, 0.0]]), np.array([[0.5, 3.0]]))
         1.3125
@@ -1132,7 +1132,7 @@ class CosineSimilarity(_BuiltinLoss):
     Args:
         axis: The axis along which the vectors lie. Defaults to ``-1``.
 
-    Example:
+    Examples:
         >>> loss = mk.losses.CosineSimilarity()
         >>> round(loss(np.array([[0.0, 1.0], [1.0, 1.0]]), np.array([[1.0, 1.0], [2.0, 2.0]])), 4)
         -0.8536
@@ -1198,7 +1198,7 @@ class LossFunctionWrapper(Loss):
         dtype: As for :class:`Loss`.
         **kwargs: Passed to ``fn`` on every call.
 
-    Example:
+    Examples:
         >>> def quartic(y_true, y_pred):
         ...     return np.mean((y_pred - y_true) ** 4, axis=-1)
         >>> model = Sequential([Input((2,)), Dense(1)])
@@ -1257,7 +1257,7 @@ def get(identifier: Any) -> Loss:
         ValueError: For an unknown name, listing the valid ones.
         TypeError: For anything else that is not callable.
 
-    Example:
+    Examples:
         >>> mk.losses.get("mae")
         MeanAbsoluteError(name='mean_absolute_error')
         >>> mk.losses.get(mk.losses.huber)
@@ -1301,7 +1301,7 @@ def serialize(loss: Loss) -> str | dict[str, Any]:
         ValueError: For a :class:`LossFunctionWrapper`: a plain function cannot be
             written by name.
 
-    Example:
+    Examples:
         >>> mk.losses.serialize(mk.losses.get("mse"))
         'mean_squared_error'
         >>> mk.losses.serialize(mk.losses.Huber(delta=2.0))["config"]
@@ -1352,7 +1352,7 @@ def _builtin(cls: type[Loss]) -> Callable[[Callable[..., np.ndarray]], Callable[
 def mean_squared_error(y_true: Any, y_pred: Any) -> np.ndarray:
     """Mean squared error per sample, ``mean((y - p)^2)`` over the last axis.
 
-    Example:
+    Examples:
         >>> mk.losses.mean_squared_error(np.array([[0.0, 1.0]]), np.array([[1.0, 1.0]]))
         array([0.5])
     """
@@ -1363,7 +1363,7 @@ def mean_squared_error(y_true: Any, y_pred: Any) -> np.ndarray:
 def mean_absolute_error(y_true: Any, y_pred: Any) -> np.ndarray:
     """Mean absolute error per sample, ``mean(|y - p|)`` over the last axis.
 
-    Example:
+    Examples:
         >>> mk.losses.mean_absolute_error(np.array([[0.0, 1.0]]), np.array([[1.0, 1.0]]))
         array([0.5])
     """
@@ -1374,7 +1374,7 @@ def mean_absolute_error(y_true: Any, y_pred: Any) -> np.ndarray:
 def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> np.ndarray:
     """Mean absolute percentage error per sample; see :class:`MeanAbsolutePercentageError`.
 
-    Example:
+    Examples:
         >>> mk.losses.mean_absolute_percentage_error(np.array([[2.0, 4.0]]), np.array([[1.0, 5.0]]))
         array([37.5])
     """
@@ -1385,7 +1385,7 @@ def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> np.ndarray:
 def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> np.ndarray:
     """Mean squared logarithmic error per sample; see :class:`MeanSquaredLogarithmicError`.
 
-    Example:
+    Examples:
         >>> np.round(mk.losses.mean_squared_logarithmic_error(np.array([[0.0, 1.0]]), np.array([[1.0, 3.0]])), 4)
         array([0.4805])
     """
@@ -1397,7 +1397,7 @@ def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False, lab
                         axis: int = -1) -> np.ndarray:
     """Binary cross-entropy per sample; see :class:`BinaryCrossentropy`.
 
-    Example:
+    Examples:
         >>> np.round(mk.losses.binary_crossentropy(np.array([[0.0, 1.0]]), np.array([[0.6, 0.4]])), 4)
         array([0.9163])
     """
@@ -1410,7 +1410,7 @@ def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False
                              axis: int = -1) -> np.ndarray:
     """Categorical cross-entropy per sample; see :class:`CategoricalCrossentropy`.
 
-    Example:
+    Examples:
         >>> np.round(mk.losses.categorical_crossentropy(np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]),
         ...                                             np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])), 4)
         array([0.0513, 2.3026])
@@ -1424,7 +1424,7 @@ def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool 
                                     ignore_class: int | None = None, axis: int = -1) -> np.ndarray:
     """Sparse categorical cross-entropy per sample; see :class:`SparseCategoricalCrossentropy`.
 
-    Example:
+    Examples:
         >>> np.round(mk.losses.sparse_categorical_crossentropy(np.array([1, 2]),
         ...                                                    np.array([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])), 4)
         array([0.0513, 2.3026])
@@ -1437,7 +1437,7 @@ def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool 
 def hinge(y_true: Any, y_pred: Any) -> np.ndarray:
     """Hinge loss per sample; see :class:`Hinge`.
 
-    Example:
+    Examples:
         >>> np.round(mk.losses.hinge(np.array([[0.0, 1.0]]), np.array([[0.3, 0.8]])), 4)
         array([0.75])
     """
@@ -1448,7 +1448,7 @@ def hinge(y_true: Any, y_pred: Any) -> np.ndarray:
 def squared_hinge(y_true: Any, y_pred: Any) -> np.ndarray:
     """Squared hinge loss per sample; see :class:`SquaredHinge`.
 
-    Example:
+    Examples:
         >>> np.round(mk.losses.squared_hinge(np.array([[0.0, 1.0]]), np.array([[0.3, 0.8]])), 4)
         array([0.865])
     """
@@ -1459,7 +1459,7 @@ def squared_hinge(y_true: Any, y_pred: Any) -> np.ndarray:
 def categorical_hinge(y_true: Any, y_pred: Any) -> np.ndarray:
     """Categorical hinge loss per sample; see :class:`CategoricalHinge`.
 
-    Example:
+    Examples:
         >>> np.round(mk.losses.categorical_hinge(np.array([[0.0, 1.0, 0.0]]), np.array([[0.3, 0.8, 0.6]])), 4)
         array([0.8])
     """
@@ -1470,7 +1470,7 @@ def categorical_hinge(y_true: Any, y_pred: Any) -> np.ndarray:
 def kl_divergence(y_true: Any, y_pred: Any) -> np.ndarray:
     """Kullback-Leibler divergence per sample; see :class:`KLDivergence`.
 
-    Example:
+    Examples:
         >>> np.round(mk.losses.kl_divergence(np.array([[0.5, 0.5]]), np.array([[0.25, 0.75]])), 4)
         array([0.1438])
     """
@@ -1481,7 +1481,7 @@ def kl_divergence(y_true: Any, y_pred: Any) -> np.ndarray:
 def poisson(y_true: Any, y_pred: Any) -> np.ndarray:
     """Poisson loss per sample; see :class:`Poisson`.
 
-    Example:
+    Examples:
         >>> np.round(mk.losses.poisson(np.array([[1.0, 2.0]]), np.array([[1.0, 1.0]])), 4)
         array([1.])
     """
@@ -1492,7 +1492,7 @@ def poisson(y_true: Any, y_pred: Any) -> np.ndarray:
 def log_cosh(y_true: Any, y_pred: Any) -> np.ndarray:
     """Log-cosh loss per sample; see :class:`LogCosh`.
 
-    Example:
+    Examples:
         >>> np.round(mk.losses.log_cosh(np.array([[0.0, 0.0]]), np.array([[1.0, -2.0]])), 4)
         array([0.8794])
     """
@@ -1503,7 +1503,7 @@ def log_cosh(y_true: Any, y_pred: Any) -> np.ndarray:
 def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> np.ndarray:
     """Huber loss per sample; see :class:`Huber`.
 
-    Example:
+    Examples:
         >>> mk.losses.huber(np.array([[0.0, 0.0]]), np.array([[0.5, 3.0]]))
         array([1.3125])
     """
@@ -1514,7 +1514,7 @@ def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> np.ndarray:
 def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> np.ndarray:
     """Negative cosine similarity per sample; see :class:`CosineSimilarity`.
 
-    Example:
+    Examples:
         >>> np.round(mk.losses.cosine_similarity(np.array([[0.0, 1.0], [1.0, 1.0]]),
         ...                                      np.array([[1.0, 1.0], [-2.0, -2.0]])), 4)
         array([-0.7071,  1.    ])

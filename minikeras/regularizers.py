@@ -59,7 +59,7 @@ class Regularizer(Configurable):
     (its derivative, shaped like ``x``) and ``get_config()``. Subclasses may
     override :meth:`add_gradient` to accumulate the gradient without a temporary.
 
-    Example:
+    Examples:
         >>> class Squares(Regularizer):
         ...     def __call__(self, x):
         ...         return float(np.sum(x * x))
@@ -95,7 +95,7 @@ class L1L2(Regularizer):
         l1: L1 factor, a non-negative number. Defaults to ``0.0``.
         l2: L2 factor, a non-negative number. Defaults to ``0.0``.
 
-    Example:
+    Examples:
         >>> L1L2(l1=0.1, l2=0.5)(np.array([1.0, -2.0]))
         2.8
     """
@@ -139,7 +139,7 @@ class L1(Regularizer):
     Args:
         l1: The factor, a non-negative number. Defaults to ``0.01``.
 
-    Example:
+    Examples:
         >>> L1(0.5)(np.array([1.0, -2.0]))
         1.5
     """
@@ -170,7 +170,7 @@ class L2(Regularizer):
     Args:
         l2: The factor, a non-negative number. Defaults to ``0.01``.
 
-    Example:
+    Examples:
         >>> L2(0.5)(np.array([1.0, -2.0]))
         2.5
     """
@@ -206,7 +206,7 @@ class OrthogonalRegularizer(Regularizer):
         factor: Non-negative factor. Defaults to ``0.01``; kept as a float32 number, as in Keras 3.
         mode: ``"rows"`` or ``"columns"``. Defaults to ``"rows"``.
 
-    Example:
+    Examples:
         >>> OrthogonalRegularizer(factor=1.0)(np.array([[1.0, 0.0], [1.0, 1.0]]))
         0.7071067811865475
     """
@@ -292,7 +292,7 @@ def get(identifier: Any) -> Regularizer | None:
         ValueError: For an unknown name, listing the valid ones.
         TypeError: For an object without a ``gradient`` method.
 
-    Example:
+    Examples:
         >>> get("l2")
         L2(l2=0.01)
     """
@@ -339,7 +339,7 @@ class Penalties:
         variables: The variables whose ``regularizer`` counts (Keras counts
             trainable weights only).
 
-    Example:
+    Examples:
         >>> layer = Dense(2, kernel_initializer="ones", activity_regularizer=L2(0.5))
         >>> layer.build((None, 3))
         >>> penalties = Penalties.of([layer], layer.trainable_weights)

@@ -192,7 +192,7 @@ def check_gradients(model_or_layer: Any, x: Any, y: Any = None, *, sample_weight
         ValueError: If an argument is invalid (e.g. ``y`` for a layer, none for a model).
         RuntimeError: If the model is not compiled.
 
-    Example:
+    Examples:
         >>> from minikeras.testing import check_gradients
         >>> layer = Dense(3, activation="tanh")
         >>> result = check_gradients(layer, np.random.default_rng(0).normal(size=(4, 2)))

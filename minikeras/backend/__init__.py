@@ -10,7 +10,7 @@ from minikeras.backend.naming import reset_names
 def clear_session() -> None:
     """Resets automatic names, so new layers start again at ``dense``, ``dense_1``.
 
-    Example:
+    Examples:
         >>> clear_session()
     """
     reset_names()

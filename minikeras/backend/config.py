@@ -12,7 +12,7 @@ _VALID_FLOATX = ("float16", "float32", "float64")
 def floatx() -> str:
     """Returns the default float type name, ``"float32"`` unless changed.
 
-    Example:
+    Examples:
         >>> floatx()
         'float32'
     """

@@ -26,7 +26,7 @@ def weight_size_limit(max_elements: int, reason: str) -> Iterator[None]:
         max_elements: The largest weight (in elements) that may be created.
         reason: Explains the limit in the error message.
 
-    Example:
+    Examples:
         >>> with weight_size_limit(10, "a test"):
         ...     Dense(100).build((None, 100))
         Traceback (most recent call last):

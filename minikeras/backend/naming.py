@@ -13,7 +13,7 @@ def to_snake_case(name: str) -> str:
 
     A digit does not start a new word (``Conv2D`` -> ``conv2d``), as in Keras.
 
-    Example:
+    Examples:
         >>> to_snake_case("BatchNormalization"), to_snake_case("LeakyReLU"), to_snake_case("Dense2D")
         ('batch_normalization', 'leaky_re_lu', 'dense2d')
     """

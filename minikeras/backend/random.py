@@ -66,7 +66,7 @@ def training_scope(step: int) -> Iterator[np.random.Generator]:
     epoch's shuffle order and dropout masks are the same whether or not the run
     was saved and resumed before it.
 
-    Example:
+    Examples:
         >>> set_seed(1)
         >>> with training_scope(100) as rng:
         ...     first = rng.random()

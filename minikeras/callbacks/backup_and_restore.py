@@ -99,7 +99,7 @@ class BackupAndRestore(Callback):
     Raises:
         ValueError: For an empty ``backup_dir`` or a bad ``save_freq``.
 
-    Example:
+    Examples:
         >>> class Interrupt(Callback):
         ...     def on_epoch_begin(self, epoch, logs=None):
         ...         if epoch == 2:

@@ -22,7 +22,7 @@ class Callback:
         model: The model being trained (set by :meth:`set_model`).
         params: ``{"verbose", "epochs", "steps"}`` (set by :meth:`set_params`).
 
-    Example:
+    Examples:
         >>> class Printer(Callback):
         ...     def on_epoch_end(self, epoch, logs=None):
         ...         print(epoch, sorted(logs))
@@ -142,7 +142,7 @@ class CallbackList:
         share a fresh copy of it: a key one callback writes is seen by the callbacks
         after it (and by ``History``), but not by the caller that passed the logs.
 
-        Example:
+        Examples:
             >>> class Writer(Callback):
             ...     def on_epoch_end(self, epoch, logs=None):
             ...         logs["seen"] = 1.0

@@ -43,7 +43,7 @@ class CSVLogger(Callback):
         append: Continue an existing file (the header is written only if the file
             is empty or new) instead of overwriting it. Defaults to ``False``.
 
-    Example:
+    Examples:
         >>> logger = CSVLogger(tmp_dir / "log.csv")
         >>> logger.on_train_begin()
         >>> logger.on_epoch_end(0, {"loss": 0.5, "val_loss": 0.75})

@@ -64,7 +64,7 @@ class EarlyStopping(Callback):
         restore_best_weights: Restore the best epoch's weights at the end.
         start_from_epoch: Epochs to wait before monitoring. Defaults to ``0``.
 
-    Example:
+    Examples:
         >>> stop = EarlyStopping(monitor="val_loss", patience=2)
     """
 

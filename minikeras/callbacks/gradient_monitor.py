@@ -31,7 +31,7 @@ def activation_kind(layer: Any) -> str | None:
     ``sigmoid`` or ``tanh``, or when it is a ``ReLU`` layer. A ReLU with a non-zero
     ``negative_slope`` is leaky, has no dead units, and is not counted.
 
-    Example:
+    Examples:
         >>> activation_kind(Dense(4, activation="relu")), activation_kind(Dense(4))
         ('relu', None)
     """
@@ -47,7 +47,7 @@ def activation_kind(layer: Any) -> str | None:
 def dead_fraction(outputs: np.ndarray) -> float:
     """Fraction of units whose output is zero for every sample (rows are samples).
 
-    Example:
+    Examples:
         >>> dead_fraction(np.array([[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 2.0, 0.0]]))
         0.5
     """
@@ -60,7 +60,7 @@ def saturated_fraction(outputs: np.ndarray, kind: str) -> float:
 
     That is the fraction of saturated units, averaged over the samples.
 
-    Example:
+    Examples:
         >>> saturated_fraction(np.array([[0.001, 0.5], [0.999, 0.995]]), "sigmoid")
         0.75
         >>> saturated_fraction(np.array([[-0.995, 0.2]]), "tanh")
@@ -125,7 +125,7 @@ class GradientMonitor(Callback):
         history: Log key -> list of per-epoch values, across ``fit`` calls.
         epoch: The epochs recorded by the last ``fit``.
 
-    Example:
+    Examples:
         >>> model = Sequential([Input((3,)), Dense(4, activation="relu", name="hidden"),
         ...                     Dense(1, activation="sigmoid", name="out")])
         >>> model.compile(optimizer="sgd", loss="binary_crossentropy")

@@ -9,7 +9,7 @@ from minikeras.callbacks.callback import Callback, register
 class History(Callback):
     """Collects epoch logs into ``history`` (key -> list of floats) and ``epoch``.
 
-    Example:
+    Examples:
         >>> h = History()
         >>> h.on_train_begin()
         >>> h.on_epoch_end(0, {"loss": 0.5})

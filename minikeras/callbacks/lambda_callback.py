@@ -58,7 +58,7 @@ class LambdaCallback(Callback):
         TypeError: For a keyword that names no hook, or a value that is not a
             function taking the hook's arguments.
 
-    Example:
+    Examples:
         >>> losses = []
         >>> record = LambdaCallback(on_epoch_end=lambda epoch, logs: losses.append(logs["loss"]))
         >>> model = Sequential([Input((1,)), Dense(1)])

@@ -78,7 +78,7 @@ class ReduceLROnPlateau(Callback):
     Raises:
         ValueError: For ``factor >= 1`` or another invalid argument.
 
-    Example:
+    Examples:
         >>> reduce = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1)
         >>> model = Sequential([Input((1,)), Dense(1)])
         >>> model.compile(optimizer=mk.optimizers.SGD(0.1), loss="mse")
@@ -219,13 +219,13 @@ class LearningRateScheduler(Callback):
         ValueError: If ``schedule`` takes neither form, or (during training)
             returns something other than a non-negative float.
 
-    Example:
+    Examples:
         >>> model = Sequential([Input((1,)), Dense(1)])
         >>> model.compile(optimizer=mk.optimizers.SGD(0.1), loss="mse")
         >>> halve = LearningRateScheduler(lambda epoch, lr: lr if epoch == 0 else lr / 2)
         >>> history = model.fit(np.ones((4, 1)), np.ones((4, 1)), epochs=3, verbose=0,
         ...                     callbacks=[halve])
-        >>> [round(lr, 4) for lr in history.history["learning_rate"]]
+        >>> list(round(lr, 4) for lr in history.history["learning_rate"])
         [0.1, 0.05, 0.025]
     """
 

@@ -67,7 +67,7 @@ class ModelCheckpoint(Callback):
         ValueError: For a file name with the wrong suffix, an unknown ``mode`` or a
             bad ``save_freq``.
 
-    Example:
+    Examples:
         >>> ckpt = ModelCheckpoint(str(tmp_dir / "m-{epoch:02d}.keras"))
         >>> model = Sequential([Dense(1, input_dim=2)])
         >>> model.compile(optimizer="sgd", loss="mse")
@@ -128,7 +128,7 @@ class ModelCheckpoint(Callback):
         Raises:
             KeyError: If the template names a key that is not available.
 
-        Example:
+        Examples:
             >>> ModelCheckpoint("m-{epoch:02d}-{loss:.2f}.keras").file_path(4, None, {"loss": 0.5})
             'm-05-0.50.keras'
         """

@@ -20,7 +20,7 @@ def format_logs(logs: dict[str, Any], verbose: int = 1) -> str:
     to zero: ``|value| <= 1e-3`` for the bar (``verbose=1``) and, as in Keras's
     one-line-per-epoch mode (``verbose=2``), ``value <= 1e-3``.
 
-    Example:
+    Examples:
         >>> format_logs({"accuracy": 0.5, "loss": 0.0})
         ' - accuracy: 0.5000 - loss: 0.0000e+00'
         >>> format_logs({"loss": -2.0}, verbose=1), format_logs({"loss": -2.0}, verbose=2)
@@ -41,7 +41,7 @@ def format_logs(logs: dict[str, Any], verbose: int = 1) -> str:
 def format_step_time(seconds: float) -> str:
     """Formats the time of one step as Keras does: ``s``, ``ms`` or ``us`` per step.
 
-    Example:
+    Examples:
         >>> format_step_time(0.0042), format_step_time(2.4), format_step_time(0.0)
         ('4ms/step', '2s/step', '0s/step')
     """

@@ -23,7 +23,7 @@ class TerminateOnNaN(Callback):
         raise_error: Raise a ``RuntimeError`` instead of stopping gracefully.
             Defaults to ``False``.
 
-    Example:
+    Examples:
         >>> stop = TerminateOnNaN()
         >>> model = Sequential([Input((1,)), Dense(1)])
         >>> stop.set_model(model)

@@ -77,7 +77,7 @@ class ReLU(_Elementwise):
     Output shape:
         Same as the input.
 
-    Example:
+    Examples:
         >>> from minikeras.layers import ReLU
         >>> ReLU(max_value=2.0, negative_slope=0.5)(np.array([[-2.0, 1.0, 3.0]])).tolist()
         [[-1.0, 1.0, 2.0]]
@@ -144,7 +144,7 @@ class LeakyReLU(_Elementwise):
     Output shape:
         Same as the input.
 
-    Example:
+    Examples:
         >>> from minikeras.layers import LeakyReLU
         >>> LeakyReLU()(np.array([[-10.0, 5.0]])).tolist()
         [[-3.0, 5.0]]
@@ -186,7 +186,7 @@ class ELU(_Elementwise):
     Output shape:
         Same as the input.
 
-    Example:
+    Examples:
         >>> from minikeras.layers import ELU
         >>> ELU(alpha=2.0)(np.array([[0.0, 1.5]])).tolist()
         [[0.0, 1.5]]
@@ -246,7 +246,7 @@ class PReLU(Layer):
     Weights:
         ``alpha``, of shape ``input_shape[1:]`` with 1 on the shared axes.
 
-    Example:
+    Examples:
         >>> from minikeras.layers import PReLU
         >>> layer = PReLU(alpha_initializer=mk.initializers.Constant(0.25))
         >>> layer(np.array([[-4.0, 2.0]])).tolist(), layer.alpha.shape
@@ -347,7 +347,7 @@ class Softmax(Layer):
     Output shape:
         Same as the input.
 
-    Example:
+    Examples:
         >>> from minikeras.layers import Softmax
         >>> Softmax()(np.array([[0.0, 0.0], [0.0, np.log(3.0)]])).round(6).tolist()
         [[0.5, 0.5], [0.25, 0.75]]

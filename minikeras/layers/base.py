@@ -38,7 +38,7 @@ class Variable:
         constraint: Optional :class:`~minikeras.constraints.Constraint` applied to
             the value after each optimizer update.
 
-    Example:
+    Examples:
         >>> from minikeras.constraints import NonNeg
         >>> var = Variable(np.array([-1.0, 2.0]), "w", "w", constraint=NonNeg())
         >>> var.apply_constraint()
@@ -118,7 +118,7 @@ class Layer:
     :meth:`add_weight`), ``call(x, training=False)``, ``backward(grad)``,
     ``compute_output_shape(input_shape)`` and ``get_config()``.
 
-    Args:
+    Keyword Args:
         name: Layer name; defaults to a unique snake_case name such as ``dense_1``.
         trainable: Whether the layer's weights are trained. Defaults to ``True``.
         dtype: Float type of the weights; defaults to ``backend.floatx()``.

@@ -45,7 +45,7 @@ class Dense(Layer):
     Output shape:
         ``(batch_size, ..., units)``.
 
-    Example:
+    Examples:
         >>> layer = Dense(3, input_dim=2)
         >>> layer(np.ones((4, 2), dtype="float32")).shape
         (4, 3)
@@ -191,7 +191,7 @@ class Activation(Layer):
     Output shape:
         Same as the input.
 
-    Example:
+    Examples:
         >>> Activation("relu")(np.array([[-1.0, 2.0]])).tolist()
         [[0.0, 2.0]]
     """

@@ -24,7 +24,7 @@ class InputLayer(Layer):
         batch_shape: ``(batch_size,) + shape``; give this or ``shape``.
         name: Layer name; defaults to ``input_layer``, ``input_layer_1``, ...
 
-    Example:
+    Examples:
         >>> InputLayer(shape=(4,)).batch_shape
         (None, 4)
     """
@@ -97,7 +97,7 @@ def Input(shape: Any = None, batch_size: int | None = None, dtype: Any = None,  
           batch_shape: Any = None, name: str | None = None) -> KerasTensor:
     """Declares a model input of ``shape`` (one sample, no batch dimension).
 
-    Example:
+    Examples:
         >>> Input(shape=(100,)).shape
         (None, 100)
     """

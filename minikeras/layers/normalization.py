@@ -67,13 +67,13 @@ class BatchNormalization(Layer):
         ``gamma`` (if ``scale``), ``beta`` (if ``center``), ``moving_mean``,
         ``moving_variance``, each of shape ``(input_shape[axis],)``.
 
-    Example:
+    Examples:
         >>> from minikeras.layers import BatchNormalization
         >>> layer = BatchNormalization()
         >>> x = np.array([[1.0, 10.0], [3.0, 30.0]], dtype="float32")
         >>> layer(x, training=True).round(3).tolist()
         [[-1.0, -1.0], [1.0, 1.0]]
-        >>> [w.name for w in layer.weights]
+        >>> list(w.name for w in layer.weights)
         ['gamma', 'beta', 'moving_mean', 'moving_variance']
         >>> layer.moving_mean.value.round(4)  # 0.99 * 0 + 0.01 * batch mean
         array([0.02, 0.2 ], dtype=float32)

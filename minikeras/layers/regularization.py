@@ -42,7 +42,7 @@ class Dropout(Layer):
     Output shape:
         Same as the input.
 
-    Example:
+    Examples:
         >>> from minikeras.layers import Dropout
         >>> layer = Dropout(0.5, seed=1)
         >>> x = np.ones((2, 4), dtype="float32")

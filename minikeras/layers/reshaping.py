@@ -33,7 +33,7 @@ class Flatten(Layer):
     Output shape:
         ``(batch_size, product of the other dimensions)``.
 
-    Example:
+    Examples:
         >>> from minikeras.layers import Flatten
         >>> Flatten()(np.zeros((2, 3, 4))).shape
         (2, 12)
@@ -109,7 +109,7 @@ class Reshape(Layer):
     Output shape:
         ``(batch_size,) + target_shape``.
 
-    Example:
+    Examples:
         >>> from minikeras.layers import Reshape
         >>> Reshape((-1, 2))(np.zeros((3, 2, 4))).shape
         (3, 4, 2)

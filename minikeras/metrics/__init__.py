@@ -86,7 +86,7 @@ def get(identifier: Any) -> Any:
     Raises:
         ValueError: For an unknown name, listing the valid ones.
 
-    Example:
+    Examples:
         >>> get("auc").curve
         'ROC'
         >>> get({"class_name": "BinaryAccuracy", "config": {"threshold": 0.2}}).threshold
@@ -108,7 +108,7 @@ def get(identifier: Any) -> Any:
 def serialize(metric: Metric) -> dict[str, Any]:
     """Serializes a metric to Keras's schema ``{module, class_name, config, registered_name}``.
 
-    Example:
+    Examples:
         >>> serialize(Recall(name="r"))["config"]
         {'name': 'r', 'dtype': 'float32', 'thresholds': None, 'top_k': None, 'class_id': None}
     """
@@ -118,7 +118,7 @@ def serialize(metric: Metric) -> dict[str, Any]:
 def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Metric:
     """Builds a metric from :func:`serialize` output (or Keras's).
 
-    Example:
+    Examples:
         >>> deserialize(serialize(AUC(curve="PR", name="pr_auc"))).name
         'pr_auc'
     """
@@ -128,7 +128,7 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = 
 def names() -> list[str]:
     """Returns every registered metric name and alias.
 
-    Example:
+    Examples:
         >>> "sparse_top_k_categorical_accuracy" in names()
         True
     """

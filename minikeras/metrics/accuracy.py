@@ -34,7 +34,7 @@ def _check_shapes(owner: str, y_true: np.ndarray, y_pred: np.ndarray, expected: 
 def accuracy(y_true: Any, y_pred: Any) -> np.ndarray:
     """Element-wise ``y_true == y_pred`` as ``1.0``/``0.0``.
 
-    Example:
+    Examples:
         >>> accuracy(np.array([1, 2, 3]), np.array([1, 2, 4]))
         array([1., 1., 0.], dtype=float32)
     """
@@ -46,7 +46,7 @@ def accuracy(y_true: Any, y_pred: Any) -> np.ndarray:
 def binary_accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> np.ndarray:
     """Element-wise ``y_true == (y_pred > threshold)`` as ``1.0``/``0.0``.
 
-    Example:
+    Examples:
         >>> binary_accuracy(np.array([[1], [0], [1]]), np.array([[0.7], [0.2], [0.4]]))
         array([[1.],
                [1.],
@@ -61,7 +61,7 @@ def binary_accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> np.ndar
 def categorical_accuracy(y_true: Any, y_pred: Any) -> np.ndarray:
     """Per sample, whether the largest prediction is at the largest target entry.
 
-    Example:
+    Examples:
         >>> categorical_accuracy(np.array([[0, 1], [1, 0]]), np.array([[0.2, 0.8], [0.3, 0.7]]))
         array([1., 0.], dtype=float32)
     """
@@ -82,7 +82,7 @@ def _labels(owner: str, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
 def sparse_categorical_accuracy(y_true: Any, y_pred: Any) -> np.ndarray:
     """Per sample, whether the largest prediction is at the integer label.
 
-    Example:
+    Examples:
         >>> sparse_categorical_accuracy(np.array([1, 0]), np.array([[0.2, 0.8], [0.3, 0.7]]))
         array([1., 0.], dtype=float32)
     """
@@ -117,7 +117,7 @@ def top_k_categorical_accuracy(y_true: Any, y_pred: Any, k: int = 5) -> np.ndarr
 
     Ties with the ``k``-th largest prediction count as hits, as in Keras.
 
-    Example:
+    Examples:
         >>> top_k_categorical_accuracy(np.eye(3)[[2, 0]], np.array([[0.5, 0.2, 0.3], [0.1, 0.6, 0.3]]), k=2)
         array([1., 0.], dtype=float32)
     """
@@ -134,7 +134,7 @@ def sparse_top_k_categorical_accuracy(y_true: Any, y_pred: Any, k: int = 5,
     With ``from_sorted_ids=True``, ``y_pred`` holds class ids sorted from the most to
     the least likely, and a hit means the label is among the first ``k``.
 
-    Example:
+    Examples:
         >>> sparse_top_k_categorical_accuracy(np.array([2, 0]), np.array([[0.5, 0.2, 0.3], [0.1, 0.6, 0.3]]), k=2)
         array([1., 0.], dtype=float32)
     """
@@ -158,7 +158,7 @@ class Accuracy(MeanMetricWrapper):
     ``metrics=["accuracy"]`` in ``compile`` does not mean this class: there the name
     picks binary, categorical or sparse categorical accuracy from the data's shapes.
 
-    Example:
+    Examples:
         >>> m = Accuracy()
         >>> m.update_state([[1], [2], [3], [4]], [[0], [2], [3], [4]])
         >>> m.result()
@@ -183,7 +183,7 @@ class BinaryAccuracy(MeanMetricWrapper):
         dtype: Float type of the computations.
         threshold: Predictions above it count as 1. Defaults to ``0.5``.
 
-    Example:
+    Examples:
         >>> m = BinaryAccuracy()
         >>> m.update_state([[1], [1], [0], [0]], [[0.98], [1], [0], [0.6]])
         >>> m.result()
@@ -209,7 +209,7 @@ class BinaryAccuracy(MeanMetricWrapper):
 class CategoricalAccuracy(MeanMetricWrapper):
     """How often the largest prediction is at the one-hot target's class.
 
-    Example:
+    Examples:
         >>> m = CategoricalAccuracy()
         >>> m.update_state([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])
         >>> m.result()
@@ -229,7 +229,7 @@ class CategoricalAccuracy(MeanMetricWrapper):
 class SparseCategoricalAccuracy(MeanMetricWrapper):
     """How often the largest prediction is at the integer label.
 
-    Example:
+    Examples:
         >>> m = SparseCategoricalAccuracy()
         >>> m.update_state([[2], [1]], [[0.1, 0.6, 0.3], [0.05, 0.95, 0]])
         >>> m.result()
@@ -254,7 +254,7 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
         name: Name in logs. Defaults to ``"top_k_categorical_accuracy"``.
         dtype: Float type of the computations.
 
-    Example:
+    Examples:
         >>> m = TopKCategoricalAccuracy(k=1)
         >>> m.update_state([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])
         >>> m.result()
@@ -285,7 +285,7 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
         from_sorted_ids: Whether ``y_pred`` holds class ids sorted by score instead
             of one score per class. Defaults to ``False``.
 
-    Example:
+    Examples:
         >>> m = SparseTopKCategoricalAccuracy(k=1)
         >>> m.update_state([2, 1], [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])
         >>> m.result()

@@ -42,7 +42,7 @@ class Metric:
             class name made unique as Keras does: ``precision``, ``precision_1``, ...
         dtype: Float type of the computations. Defaults to ``backend.floatx()``.
 
-    Example:
+    Examples:
         >>> class Count(Metric):
         ...     def reset_state(self):
         ...         self.n = 0
@@ -104,7 +104,7 @@ class Mean(Metric):
     the first), as Keras does; ``sample_weight`` may be per sample, per element or a
     scalar. ``result()`` is 0.0 while the total weight is 0.
 
-    Example:
+    Examples:
         >>> m = Mean()
         >>> m.update_state([1, 3, 5, 7])
         >>> m.result()
@@ -142,7 +142,7 @@ def weighted_sums(values: np.ndarray, sample_weight: Any, owner: str) -> tuple[f
     squeezed or added), values are averaged over the axes the weights lack, then the
     weights are broadcast to the values.
 
-    Example:
+    Examples:
         >>> weighted_sums(np.array([[1.0, 3.0], [5.0, 7.0]]), [2.0, 1.0], "m")
         (10.0, 3.0)
     """
@@ -169,7 +169,7 @@ def weighted_sums(values: np.ndarray, sample_weight: Any, owner: str) -> tuple[f
 def same_rank(x1: np.ndarray, x2: np.ndarray, expand_rank_1: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Squeezes or adds a trailing axis of size 1 when the ranks differ by exactly one (Keras's rule).
 
-    Example:
+    Examples:
         >>> [a.shape for a in same_rank(np.zeros((4, 1)), np.zeros(4))]
         [(4, 1), (4, 1)]
     """
@@ -200,7 +200,7 @@ class MeanMetricWrapper(Mean):
         dtype: Float type of the computations.
         **kwargs: Extra keyword arguments for ``fn``.
 
-    Example:
+    Examples:
         >>> def absolute_error(y_true, y_pred):
         ...     return np.abs(y_true - y_pred)
         >>> m = MeanMetricWrapper(absolute_error, name="ae")
@@ -250,7 +250,7 @@ def resolve_function(fn: Any) -> Callable[..., Any]:
     Raises:
         ValueError: For a name that is neither.
 
-    Example:
+    Examples:
         >>> resolve_function("categorical_accuracy").__name__
         'categorical_accuracy'
     """
@@ -278,7 +278,7 @@ def resolve_function(fn: Any) -> Callable[..., Any]:
 def div_no_nan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a / b`` with 0 where ``b`` is 0 (Keras's ``divide_no_nan``).
 
-    Example:
+    Examples:
         >>> div_no_nan(np.array([1.0, 1.0]), np.array([2.0, 0.0]))
         array([0.5, 0. ])
     """
@@ -292,7 +292,7 @@ def div_no_nan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def as_result(value: np.ndarray) -> Any:
     """A Python float for one value, else the array of values.
 
-    Example:
+    Examples:
         >>> as_result(np.array([0.25]))
         0.25
     """

@@ -40,7 +40,7 @@ def _is_accuracy(identifier: Any) -> bool:
 def known_names() -> list[str]:
     """Every string ``compile(metrics=...)`` accepts.
 
-    Example:
+    Examples:
         >>> {"acc", "auc", "mse", "precision"} <= set(known_names())
         True
     """
@@ -61,7 +61,7 @@ def check(identifier: Any) -> None:
         ValueError: For an unknown name, listing the valid ones.
         TypeError: For anything that is not a name, metric, metric class or function.
 
-    Example:
+    Examples:
         >>> check("precision")
         >>> check("precison")
         Traceback (most recent call last):
@@ -103,7 +103,7 @@ def resolve(identifier: Any, y_shape: tuple[int, ...], output_shape: tuple[int |
     Returns:
         The metric, named by the string when ``identifier`` is one.
 
-    Example:
+    Examples:
         >>> type(resolve("acc", (8,), (None, 3))).__name__
         'SparseCategoricalAccuracy'
         >>> resolve("mse", (8, 1), (None, 1)).name
@@ -139,7 +139,7 @@ def serialize_spec(spec: Any) -> Any:
     dicts, metric classes their snake_case names (``AUC`` -> ``"auc"``) and functions
     their names.
 
-    Example:
+    Examples:
         >>> serialize_spec("acc")
         'acc'
         >>> serialize_spec(BinaryAccuracy(threshold=0.7))["config"]
@@ -163,7 +163,7 @@ def deserialize_spec(spec: Any) -> Any:
     Raises:
         ValueError: For a dict naming an unknown metric class.
 
-    Example:
+    Examples:
         >>> deserialize_spec({"class_name": "Precision", "config": {"name": "p", "thresholds": 0.3}}).thresholds
         [0.3]
     """
@@ -194,7 +194,7 @@ def deserialize_spec(spec: Any) -> Any:
 def log_keys(plain: list[Metric], weighted: list[Metric]) -> list[str]:
     """The log key of each metric, ``plain`` then ``weighted`` (Keras 3's naming rules).
 
-    Example:
+    Examples:
         >>> from minikeras.metrics import Mean
         >>> log_keys([Mean(name="m"), Mean(name="m")], [Mean(name="m"), Mean(name="m")])
         ['m', 'm_1', 'weighted_m', 'weighted_m_1']
@@ -223,7 +223,7 @@ def results_in_order(logs: dict[str, Any], metric_names: list[str]) -> Any:
     Values are taken by metric name in compile order, then every other log key follows
     in sorted order; a single value is returned alone.
 
-    Example:
+    Examples:
         >>> results_in_order({"acc": 0.5, "loss": 0.25}, ["loss", "acc"])
         [0.25, 0.5]
         >>> results_in_order({"loss": 0.25}, ["loss"])
@@ -245,7 +245,7 @@ class CompileMetrics:
         TypeError: If either is not a list (or tuple), or holds an entry of the wrong type.
         ValueError: For an unknown metric name.
 
-    Example:
+    Examples:
         >>> cm = CompileMetrics(["acc", "acc"], ["acc", "mse"])
         >>> cm.build((4, 3), (None, 3))
         >>> cm.keys, [type(m).__name__ for m in cm.metrics]
@@ -310,7 +310,7 @@ class CompileMetrics:
 def specs_from_config(entries: Any) -> list[Any] | None:
     """Reads a saved ``metrics`` entry (flat or, as tf-keras writes it, nested lists).
 
-    Example:
+    Examples:
         >>> specs_from_config([["acc", {"class_name": "AUC", "config": {"name": "auc"}}]])
         ['acc', <AUC name=auc>]
     """

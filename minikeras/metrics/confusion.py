@@ -37,7 +37,7 @@ def _check_index(owner: str, name: str, value: Any) -> int | None:
 def parse_thresholds(owner: str, thresholds: Any, default: float) -> list[float]:
     """Returns the thresholds as a list of floats, each checked to lie in ``[0, 1]``.
 
-    Example:
+    Examples:
         >>> parse_thresholds("Precision", [0.2, 0.7], 0.5), parse_thresholds("Precision", None, 0.5)
         ([0.2, 0.7], [0.5])
     """
@@ -66,7 +66,7 @@ def _config_thresholds(thresholds: Any) -> Any:
 def evenly_distributed(thresholds: Any) -> bool:
     """Whether thresholds are ``0, 1/(n-1), ..., 1`` (n >= 3), as Keras tests it.
 
-    Example:
+    Examples:
         >>> evenly_distributed([0.0, 0.5, 1.0]), evenly_distributed([0.0, 0.4, 1.0])
         (True, False)
     """
@@ -101,7 +101,7 @@ def confusion_counts(owner: str, y_true: Any, y_pred: Any, thresholds: list[floa
     and assigned to buckets, as Keras's fast path does; otherwise they are compared
     with each threshold.
 
-    Example:
+    Examples:
         >>> tp, fp, tn, fn = confusion_counts("m", [0, 1, 1], [0.9, 0.8, 0.1], [0.5], dtype="float32")
         >>> tp, fp, tn, fn
         (array([1.]), array([1.]), array([0.]), array([1.]))
@@ -237,7 +237,7 @@ class TruePositives(_ConditionCount):
         name: Name in logs. Defaults to ``"true_positives"`` (made unique).
         dtype: Float type of the computations.
 
-    Example:
+    Examples:
         >>> m = TruePositives()
         >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
         >>> m.result()
@@ -251,7 +251,7 @@ class TruePositives(_ConditionCount):
 class FalsePositives(_ConditionCount):
     """The weighted count of false positives (at each threshold).
 
-    Example:
+    Examples:
         >>> m = FalsePositives()
         >>> m.update_state([0, 1, 0, 0], [0, 0, 1, 1])
         >>> m.result()
@@ -266,7 +266,7 @@ class FalsePositives(_ConditionCount):
 class TrueNegatives(_ConditionCount):
     """The weighted count of true negatives (at each threshold).
 
-    Example:
+    Examples:
         >>> m = TrueNegatives()
         >>> m.update_state([0, 1, 0, 0], [1, 1, 0, 0])
         >>> m.result()
@@ -280,7 +280,7 @@ class TrueNegatives(_ConditionCount):
 class FalseNegatives(_ConditionCount):
     """The weighted count of false negatives (at each threshold).
 
-    Example:
+    Examples:
         >>> m = FalseNegatives()
         >>> m.update_state([0, 1, 1, 1], [0, 1, 0, 0])
         >>> m.result()
@@ -318,7 +318,7 @@ class Precision(_PrecisionRecall):
         name: Name in logs. Defaults to ``"precision"`` (made unique: ``precision_1``, ...).
         dtype: Float type of the computations.
 
-    Example:
+    Examples:
         >>> m = Precision(top_k=1)
         >>> m.update_state([[0, 0, 1], [0, 1, 0]], [[0.2, 0.1, 0.7], [0.6, 0.3, 0.1]])
         >>> m.result()
@@ -341,7 +341,7 @@ class Recall(_PrecisionRecall):
         name: Name in logs. Defaults to ``"recall"`` (made unique).
         dtype: Float type of the computations.
 
-    Example:
+    Examples:
         >>> m = Recall()
         >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
         >>> round(m.result(), 4)
@@ -391,7 +391,7 @@ class AUC(Metric):
             per-label areas (``multi_label=True``).
         from_logits: Whether predictions are logits (a sigmoid is applied first).
 
-    Example:
+    Examples:
         >>> m = AUC()
         >>> m.update_state([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
         >>> m.result()

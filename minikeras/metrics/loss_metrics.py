@@ -30,7 +30,7 @@ class LossMetric(MeanMetricWrapper):
         name: Name in logs. Defaults to the loss's function name.
         dtype: Float type of the computations.
 
-    Example:
+    Examples:
         >>> m = LossMetric("mae", name="mae")
         >>> m.update_state(np.array([[1.0], [2.0]]), np.array([[2.0], [2.0]]))
         >>> m.result()
@@ -62,7 +62,7 @@ class LossMetric(MeanMetricWrapper):
 class MeanSquaredError(LossMetric):
     """Mean squared error over the last axis, averaged over samples.
 
-    Example:
+    Examples:
         >>> m = MeanSquaredError()
         >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]], sample_weight=[1, 0])
         >>> m.result()
@@ -80,7 +80,7 @@ class MeanSquaredError(LossMetric):
 class MeanAbsoluteError(LossMetric):
     """Mean absolute error over the last axis, averaged over samples.
 
-    Example:
+    Examples:
         >>> m = MeanAbsoluteError()
         >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
         >>> m.result()
@@ -104,7 +104,7 @@ class BinaryCrossentropy(LossMetric):
         from_logits: Whether predictions are logits.
         label_smoothing: Squeezes targets towards 0.5.
 
-    Example:
+    Examples:
         >>> m = BinaryCrossentropy()
         >>> m.update_state([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])
         >>> round(m.result(), 4)
@@ -134,7 +134,7 @@ class CategoricalCrossentropy(LossMetric):
         label_smoothing: Mixes targets with the uniform distribution.
         axis: The class axis; only ``-1`` is supported.
 
-    Example:
+    Examples:
         >>> m = CategoricalCrossentropy()
         >>> m.update_state([[0, 1, 0], [0, 0, 1]], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
         >>> round(m.result(), 4)
@@ -165,7 +165,7 @@ class SparseCategoricalCrossentropy(LossMetric):
         ignore_class: A label whose samples are left out, or ``None``.
         axis: The class axis; only ``-1`` is supported.
 
-    Example:
+    Examples:
         >>> m = SparseCategoricalCrossentropy()
         >>> m.update_state([1, 2], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
         >>> round(m.result(), 4)
@@ -201,7 +201,7 @@ class _NamedLossMetric(LossMetric):
 class MeanAbsolutePercentageError(_NamedLossMetric):
     """Mean absolute percentage error, ``100 * mean(|y - p| / max(|y|, eps))``, over samples.
 
-    Example:
+    Examples:
         >>> MeanAbsolutePercentageError()([[1.0, 2.0]], [[1.5, 2.0]])
         25.0
     """
@@ -213,7 +213,7 @@ class MeanAbsolutePercentageError(_NamedLossMetric):
 class MeanSquaredLogarithmicError(_NamedLossMetric):
     """Mean squared logarithmic error, ``mean((log(p + 1) - log(y + 1))^2)``, over samples.
 
-    Example:
+    Examples:
         >>> round(MeanSquaredLogarithmicError()([[0.0, 1.0]], [[1.0, 1.0]]), 4)
         0.2402
     """
@@ -225,7 +225,7 @@ class MeanSquaredLogarithmicError(_NamedLossMetric):
 class Hinge(_NamedLossMetric):
     """Hinge loss, ``mean(max(1 - y p, 0))`` (0/1 targets mapped to -1/1), over samples.
 
-    Example:
+    Examples:
         >>> Hinge()([[1.0, -1.0]], [[0.5, 0.5]])
         1.0
     """
@@ -237,7 +237,7 @@ class Hinge(_NamedLossMetric):
 class SquaredHinge(_NamedLossMetric):
     """Squared hinge loss, ``mean(max(1 - y p, 0)^2)``, over samples.
 
-    Example:
+    Examples:
         >>> SquaredHinge()([[1.0, -1.0]], [[0.5, 0.5]])
         1.25
     """
@@ -249,7 +249,7 @@ class SquaredHinge(_NamedLossMetric):
 class CategoricalHinge(_NamedLossMetric):
     """Categorical hinge loss, ``max(max((1 - y) p) - sum(y p) + 1, 0)``, over samples.
 
-    Example:
+    Examples:
         >>> CategoricalHinge()([[0.0, 1.0]], [[0.6, 0.4]])
         1.2
     """
@@ -261,7 +261,7 @@ class CategoricalHinge(_NamedLossMetric):
 class KLDivergence(_NamedLossMetric):
     """Kullback-Leibler divergence, ``sum(y log(y / p))``, over samples.
 
-    Example:
+    Examples:
         >>> round(KLDivergence()([[0.5, 0.5]], [[0.25, 0.75]]), 4)
         0.1438
     """
@@ -273,7 +273,7 @@ class KLDivergence(_NamedLossMetric):
 class Poisson(_NamedLossMetric):
     """Poisson loss, ``mean(p - y log(p + eps))``, over samples.
 
-    Example:
+    Examples:
         >>> round(Poisson()([[1.0, 0.0]], [[1.0, 2.0]]), 4)
         1.5
     """
@@ -285,7 +285,7 @@ class Poisson(_NamedLossMetric):
 class LogCoshError(_NamedLossMetric):
     """Mean of ``log(cosh(p - y))`` over the last axis, over samples (the loss ``log_cosh``).
 
-    Example:
+    Examples:
         >>> round(LogCoshError()([[0.0, 0.0]], [[1.0, 0.0]]), 4)
         0.2169
     """
@@ -306,7 +306,7 @@ class CosineSimilarity(LossMetric):
         dtype: Float type of the computations.
         axis: The axis along which the vectors lie. Defaults to ``-1``.
 
-    Example:
+    Examples:
         >>> CosineSimilarity()([[0.0, 1.0], [1.0, 1.0]], [[1.0, 1.0], [2.0, 2.0]]) > 0.85
         True
     """

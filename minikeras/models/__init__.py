@@ -12,7 +12,7 @@ from minikeras.saving import load_model, save_model
 def model_from_json(json_string: str, custom_objects: dict[str, Any] | None = None) -> Sequential:
     """Rebuilds a model (with fresh weights) from :meth:`Sequential.to_json` output.
 
-    Example:
+    Examples:
         >>> from minikeras.layers import Dense, Input
         >>> model = Sequential([Input((3,)), Dense(2)], name="m")
         >>> model_from_json(model.to_json()).get_config() == model.get_config()

@@ -37,7 +37,7 @@ class Sequential(Trainer, LegacyGenerators):
         trainable: Whether the model's weights are trained. Defaults to ``True``.
         name: Model name; defaults to ``sequential``, ``sequential_1``, ...
 
-    Example:
+    Examples:
         >>> model = Sequential()
         >>> model.add(Dense(64, input_dim=100))
         >>> model.add(Activation("relu"))
@@ -67,7 +67,7 @@ class Sequential(Trainer, LegacyGenerators):
         ``BatchNormalization`` also stops updating its moving statistics), and
         ``model.trainable = True`` unfreezes them all. Recompile after changing it.
 
-        Example:
+        Examples:
             >>> model = Sequential([Input((2,)), Dense(1)])
             >>> model.trainable = False
             >>> model.layers[0].trainable, len(model.trainable_weights)
@@ -242,7 +242,7 @@ class Sequential(Trainer, LegacyGenerators):
     def summary(self, line_length: int | None = None, print_fn: Callable[[str], Any] | None = None) -> None:
         """Prints a table of layers, output shapes and parameter counts.
 
-        Example:
+        Examples:
             >>> Sequential([Input((4,)), Dense(2)], name="tiny").summary()  # doctest: +ELLIPSIS
             Model: "tiny"
             ...
@@ -341,7 +341,7 @@ class Sequential(Trainer, LegacyGenerators):
         Compile settings that cannot be written by name (a plain function as the
         loss, a callable learning rate) are left out; the architecture always is.
 
-        Example:
+        Examples:
             >>> json.loads(Sequential([Input((2,)), Dense(1)]).to_json())["class_name"]
             'Sequential'
         """

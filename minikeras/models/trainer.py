@@ -78,7 +78,7 @@ class Trainer:
             **kwargs: Keras's ``run_eagerly``, ``jit_compile``, ``steps_per_execution`` and
                 ``auto_scale_loss`` are accepted and have no effect (the results are the same).
 
-        Example:
+        Examples:
             >>> model = Sequential([Input((3,)), Dense(2, activation="softmax")])
             >>> model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
         """
@@ -337,7 +337,7 @@ class Trainer:
         Returns:
             The :class:`~minikeras.callbacks.History` of the run.
 
-        Example:
+        Examples:
             >>> model = Sequential([Input((2,)), Dense(1)])
             >>> model.compile(optimizer="sgd", loss="mse")
             >>> history = model.fit(np.zeros((8, 2)), np.zeros((8, 1)), epochs=2, verbose=0)
@@ -582,7 +582,7 @@ class Trainer:
             compile order (``metrics`` then ``weighted_metrics``, as Keras 3 orders them),
             or a dict keyed like the logs with ``return_dict=True``.
 
-        Example:
+        Examples:
             >>> model = Sequential([Input((2,)), Dense(1, kernel_initializer="zeros")])
             >>> model.compile(optimizer="sgd", loss="mse")
             >>> model.evaluate(np.ones((4, 2)), np.ones((4, 1)), verbose=0)
@@ -621,7 +621,7 @@ class Trainer:
             steps: Predict only this many batches (for a generator: until it ends).
             callbacks: Callbacks; their ``on_predict_*`` hooks are called.
 
-        Example:
+        Examples:
             >>> model = Sequential([Input((2,)), Dense(3)])
             >>> model.predict(np.ones((5, 2)), verbose=0).shape
             (5, 3)

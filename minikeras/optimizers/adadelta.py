@@ -31,7 +31,7 @@ class Adadelta(Optimizer):
         name: Defaults to ``"adadelta"``.
         **kwargs: See :class:`~minikeras.optimizers.Optimizer`.
 
-    Example:
+    Examples:
         >>> Adadelta().get_config()["rho"]
         0.95
 

@@ -27,7 +27,7 @@ class Adagrad(Optimizer):
         name: Defaults to ``"adagrad"``.
         **kwargs: See :class:`~minikeras.optimizers.Optimizer`.
 
-    Example:
+    Examples:
         >>> Adagrad().get_config()["initial_accumulator_value"]
         0.1
 

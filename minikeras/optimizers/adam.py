@@ -35,7 +35,7 @@ class Adam(Optimizer):
         **kwargs: See :class:`~minikeras.optimizers.Optimizer` (``weight_decay``,
             ``clipnorm``, ``clipvalue``, ``global_clipnorm``; legacy ``lr``, ``decay``).
 
-    Example:
+    Examples:
         >>> Adam().get_config()["beta_2"]
         0.999
 

@@ -29,7 +29,7 @@ class Adamax(Optimizer):
         name: Defaults to ``"adamax"``.
         **kwargs: See :class:`~minikeras.optimizers.Optimizer`.
 
-    Example:
+    Examples:
         >>> Adamax().get_config()["beta_1"]
         0.9
 

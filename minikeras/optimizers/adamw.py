@@ -37,7 +37,7 @@ class AdamW(Adam):
     Raises:
         ValueError: If ``weight_decay`` is ``None``.
 
-    Example:
+    Examples:
         >>> opt = AdamW()
         >>> opt.weight_decay, opt.name
         (0.004, 'adam_w')

@@ -135,7 +135,7 @@ class Optimizer:
             ``loss_scale_factor``, ``gradient_accumulation_steps`` and
             ``ema_overwrite_frequency`` are accepted only at their defaults.
 
-    Example:
+    Examples:
         >>> opt = mk.optimizers.SGD(learning_rate=0.1, clipvalue=0.5, weight_decay=0.01)
         >>> opt.get_config()["clipvalue"], opt.get_config()["weight_decay"]
         (0.5, 0.01)
@@ -292,7 +292,7 @@ class Optimizer:
         Raises:
             ValueError: If the optimizer has already been built.
 
-        Example:
+        Examples:
             >>> opt = mk.optimizers.AdamW(weight_decay=0.01)
             >>> opt.exclude_from_weight_decay(var_names=["bias"])
         """
@@ -524,7 +524,7 @@ def get(identifier: Any) -> Optimizer:
     Raises:
         ValueError: For an unknown name, listing the valid ones.
 
-    Example:
+    Examples:
         >>> type(mk.optimizers.get("rmsprop")).__name__
         'RMSprop'
     """

@@ -45,7 +45,7 @@ class Nadam(Optimizer):
         name: Defaults to ``"nadam"``.
         **kwargs: See :class:`~minikeras.optimizers.Optimizer`.
 
-    Example:
+    Examples:
         >>> opt = Nadam()
         >>> opt.get_config()["beta_2"]
         0.999

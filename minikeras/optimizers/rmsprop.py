@@ -36,7 +36,7 @@ class RMSprop(Optimizer):
         name: Defaults to ``"rm_sprop"`` (Keras 3's automatic name).
         **kwargs: See :class:`~minikeras.optimizers.Optimizer`.
 
-    Example:
+    Examples:
         >>> opt = RMSprop(momentum=0.9, centered=True)
         >>> opt.get_config()["rho"], opt.name
         (0.9, 'rm_sprop')

@@ -35,7 +35,7 @@ class LearningRateSchedule:
     Subclass it, implement ``__call__`` and ``get_config``, and register the class
     with :func:`register` so that optimizers using it can be saved and loaded.
 
-    Example:
+    Examples:
         >>> @register()
         ... class Halving(LearningRateSchedule):
         ...     def __init__(self, initial_learning_rate):
@@ -45,7 +45,7 @@ class LearningRateSchedule:
         ...     def get_config(self):
         ...         return {"initial_learning_rate": self.initial_learning_rate}
         >>> opt = mk.optimizers.SGD(learning_rate=Halving(0.4))
-        >>> opt.get_config()["learning_rate"]["class_name"]
+        >>> opt.get_config()["learning_rate"].get("class_name")
         'Halving'
     """
 
@@ -112,7 +112,7 @@ class ExponentialDecay(_DecayByRate):
             every ``decay_steps`` steps. Defaults to ``False``.
         name: Defaults to ``"ExponentialDecay"``.
 
-    Example:
+    Examples:
         >>> schedule = ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5, staircase=True)
         >>> schedule(9), schedule(10), schedule(25)
         (0.1, 0.05, 0.025)
@@ -142,7 +142,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
     Raises:
         ValueError: If the lengths do not fit or the boundaries do not increase.
 
-    Example:
+    Examples:
         >>> schedule = PiecewiseConstantDecay([10, 20], [1.0, 0.5, 0.1])
         >>> schedule(10), schedule(11), schedule(21)
         (1.0, 0.5, 0.1)
@@ -194,7 +194,7 @@ class PolynomialDecay(LearningRateSchedule):
             period to the next multiple of ``decay_steps``. Defaults to ``False``.
         name: Defaults to ``"PolynomialDecay"``.
 
-    Example:
+    Examples:
         >>> schedule = PolynomialDecay(1.0, decay_steps=4, end_learning_rate=0.0)
         >>> schedule(1), schedule(4), schedule(8)
         (0.75, 0.0, 0.0)
@@ -244,7 +244,7 @@ class InverseTimeDecay(_DecayByRate):
         staircase: Whether to floor ``step / decay_steps``. Defaults to ``False``.
         name: Defaults to ``"InverseTimeDecay"``.
 
-    Example:
+    Examples:
         >>> InverseTimeDecay(0.1, decay_steps=1, decay_rate=1.0)(1)
         0.05
     """
@@ -282,7 +282,7 @@ class CosineDecay(LearningRateSchedule):
             warm-up. Defaults to ``None``.
         warmup_steps: Number of warm-up steps. Defaults to ``0``.
 
-    Example:
+    Examples:
         >>> schedule = CosineDecay(0.0, decay_steps=10, warmup_target=1.0, warmup_steps=4)
         >>> schedule(2), schedule(4), schedule(9), schedule(100)
         (0.5, 1.0, 0.5, 0.0)
@@ -345,7 +345,7 @@ class CosineDecayRestarts(LearningRateSchedule):
         alpha: Lowest rate as a fraction of ``initial_learning_rate``. Defaults to ``0.0``.
         name: Defaults to ``"SGDRDecay"``.
 
-    Example:
+    Examples:
         >>> schedule = CosineDecayRestarts(1.0, first_decay_steps=4, t_mul=2.0, m_mul=0.5)
         >>> schedule(0), schedule(2), schedule(4), schedule(8)
         (1.0, 0.5, 0.5, 0.25)

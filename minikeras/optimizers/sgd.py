@@ -28,7 +28,7 @@ class SGD(Optimizer):
         **kwargs: See :class:`~minikeras.optimizers.Optimizer` (``weight_decay``,
             ``clipnorm``, ``clipvalue``, ``global_clipnorm``; legacy ``lr``, ``decay``).
 
-    Example:
+    Examples:
         >>> opt = SGD(learning_rate=0.1)
         >>> opt.learning_rate
         0.10000000149011612

@@ -40,7 +40,7 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, include_optimi
     Raises:
         ValueError: If the suffix names no model format, or the model is not built.
 
-    Example:
+    Examples:
         >>> model = Sequential([Dense(2, input_dim=3)])
         >>> save_model(model, tmp_dir / "m.keras")
     """
@@ -63,7 +63,7 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, include_optimi
 def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
     """Saves only the weights: Keras 3's layout for ``.weights.h5``, else the legacy one.
 
-    Example:
+    Examples:
         >>> model = Sequential([Dense(2, input_dim=3)])
         >>> save_weights(model, tmp_dir / "m.weights.h5")
     """
@@ -103,7 +103,7 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
         ValueError: If the file is not a model file, is damaged, or names classes
             minikeras does not know (pass them in ``custom_objects``).
 
-    Example:
+    Examples:
         >>> Sequential([Dense(2, input_dim=3)]).save(tmp_dir / "m.keras")
         >>> load_model(tmp_dir / "m.keras", compile=False).layers[0].units
         2
@@ -132,7 +132,7 @@ def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False, by_name
             instead of failing.
         by_name: Legacy ``.h5`` files only: match layers by name instead of position.
 
-    Example:
+    Examples:
         >>> model = Sequential([Dense(2, input_dim=3)])
         >>> model.save_weights(tmp_dir / "w.weights.h5")
         >>> model.load_weights(tmp_dir / "w.weights.h5")

@@ -51,7 +51,7 @@ MAX_EXPANSION = 1100
 def weights_bytes(model: Any, include_optimizer: bool = True) -> bytes:
     """Returns the ``model.weights.h5`` member: the model's weights as HDF5, built in memory.
 
-    Example:
+    Examples:
         >>> data = weights_bytes(Sequential([Input((3,)), Dense(2)]))
         >>> data[:4]
         b'\\x89HDF'
@@ -72,7 +72,7 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, include_optimi
         include_optimizer: Whether to store the optimizer state (the compile
             configuration is written either way).
 
-    Example:
+    Examples:
         >>> model = Sequential([Input((3,)), Dense(2)])
         >>> save_model(model, tmp_dir / "m.keras")
         >>> import zipfile
@@ -134,7 +134,7 @@ def read_member(zf: zipfile.ZipFile, name: str, limit: int, label: str) -> bytes
     Raises:
         ModelFileError: If the member is missing, too large or damaged.
 
-    Example:
+    Examples:
         >>> import zipfile
         >>> Sequential([Input((3,)), Dense(2)]).save(tmp_dir / "m.keras")
         >>> with zipfile.ZipFile(tmp_dir / "m.keras") as zf:
@@ -255,7 +255,7 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
         ValueError: If it holds something other than a Sequential model, names
             classes minikeras does not know, or its weights do not fit its configuration.
 
-    Example:
+    Examples:
         >>> model = Sequential([Input((3,)), Dense(2)])
         >>> model.compile(optimizer="adam", loss="mse")
         >>> model.save(tmp_dir / "m.keras")
@@ -286,7 +286,7 @@ def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False) -> None
         filepath: The archive.
         skip_mismatch: Skip layers that do not fit, with a warning, instead of failing.
 
-    Example:
+    Examples:
         >>> model = Sequential([Input((3,)), Dense(2)])
         >>> model.save(tmp_dir / "m.keras")
         >>> load_weights(Sequential([Input((3,)), Dense(2)]), tmp_dir / "m.keras")

@@ -49,7 +49,7 @@ def layer_keys(layers: list[Any]) -> list[str]:
     Returns:
         One key per layer, e.g. ``["dense", "dropout", "dense_1"]``.
 
-    Example:
+    Examples:
         >>> from minikeras.layers import Dropout
         >>> layer_keys([Dense(2, name="hidden"), Dropout(0.5), Dense(1, name="out")])
         ['dense', 'dropout', 'dense_1']
@@ -74,7 +74,7 @@ def stored_variables(layer: Any) -> list[Any]:
     in creation order. Freezing a layer (``layer.trainable = False``) does not change
     this order, as it does not in Keras.
 
-    Example:
+    Examples:
         >>> from minikeras.layers import BatchNormalization
         >>> bn = BatchNormalization(trainable=False)
         >>> bn.build((None, 3))
@@ -94,7 +94,7 @@ def write_weights(model: Any, root: Any, include_optimizer: bool = True) -> None
         root: An ``h5py.File`` opened for writing.
         include_optimizer: Whether to write ``/optimizer/vars`` when the model is compiled.
 
-    Example:
+    Examples:
         >>> import h5py
         >>> model = Sequential([Input((3,)), Dense(2, name="out")])
         >>> with h5py.File(tmp_dir / "w.weights.h5", "w") as f:
@@ -130,7 +130,7 @@ def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
         filepath: The target path (Keras 3 requires the suffix ``.weights.h5``).
         overwrite: Whether an existing file may be replaced.
 
-    Example:
+    Examples:
         >>> model = Sequential([Input((3,)), Dense(2)])
         >>> save_weights(model, tmp_dir / "m.weights.h5")
         >>> load_weights(model, tmp_dir / "m.weights.h5")
@@ -336,7 +336,7 @@ def load_weights_from_group(model: Any, root: Any, skip_mismatch: bool = False, 
         ValueError: If a layer does not fit (and ``skip_mismatch`` is false).
         ModelFileError: If the file is damaged.
 
-    Example:
+    Examples:
         >>> import h5py
         >>> model = Sequential([Input((3,)), Dense(2)])
         >>> with h5py.File(tmp_dir / "w.weights.h5", "w") as f:
@@ -376,7 +376,7 @@ def load_optimizer_from_group(model: Any, root: Any, label: str | None = None) -
     Does nothing if the model is not compiled or the file holds no optimizer
     state; warns and leaves a fresh optimizer if the state does not fit.
 
-    Example:
+    Examples:
         >>> import h5py
         >>> model = Sequential([Input((3,)), Dense(2)])
         >>> model.compile(optimizer="adam", loss="mse")
@@ -408,7 +408,7 @@ def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False) -> None
         ValueError: If a layer does not fit (and ``skip_mismatch`` is false).
         ModelFileError: If the file is damaged or not HDF5.
 
-    Example:
+    Examples:
         >>> model = Sequential([Input((3,)), Dense(2)])
         >>> model.save_weights(tmp_dir / "m.weights.h5")
         >>> load_weights(Sequential([Input((3,)), Dense(2)]), tmp_dir / "m.weights.h5")

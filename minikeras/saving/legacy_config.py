@@ -54,7 +54,7 @@ class Writer:
         version: The ``keras_version`` numbers, e.g. ``(2, 2, 4)``, or ``None``.
         label: A readable name for messages, e.g. ``"Keras 2.2.4"``.
 
-    Example:
+    Examples:
         >>> detect_writer("2.2.4-tf").family
         'tf.keras'
     """
@@ -72,7 +72,7 @@ class Writer:
 def parse_version(text: str | None) -> tuple[tuple[int, ...] | None, bool]:
     """Splits a ``keras_version`` string into its numbers and whether it ends in ``-tf``.
 
-    Example:
+    Examples:
         >>> parse_version("2.2.4-tf"), parse_version("3.15.1"), parse_version(None)
         (((2, 2, 4), True), ((3, 15, 1), False), (None, False))
     """
@@ -107,7 +107,7 @@ def detect_writer(keras_version: str | None, model_config: Any = None) -> Writer
         keras_version: The file's ``keras_version`` attribute, or ``None``.
         model_config: The parsed ``model_config``, if the file has one.
 
-    Example:
+    Examples:
         >>> detect_writer("1.2.2").label, detect_writer("2.21.0").family, detect_writer(None).family
         ('Keras 1.2.2', 'tf-keras', 'keras1')
     """
@@ -152,7 +152,7 @@ def sequential_config(model_config: Any, writer: Writer, where: str) -> dict[str
         ModelFileError: If the file holds no Sequential model, or a layer or option
             minikeras cannot reproduce.
 
-    Example:
+    Examples:
         >>> old = {"class_name": "Sequential", "config": [{"class_name": "Dense", "config": {
         ...     "name": "dense_1", "output_dim": 2, "input_dim": 3, "init": "uniform", "activation": "linear",
         ...     "batch_input_shape": [None, 3], "input_dtype": "float32", "bias": True}}]}
@@ -446,7 +446,7 @@ def training_config(training: Any, writer: Writer, where: str) -> dict[str, Any]
         ModelFileError: If the configuration is malformed or asks for something
             minikeras cannot do.
 
-    Example:
+    Examples:
         >>> tc = {"optimizer_config": {"class_name": "SGD", "config": {"lr": 0.1, "momentum": 0.0,
         ...       "decay": 0.01, "nesterov": False}}, "loss": "mse", "metrics": ["acc"],
         ...       "sample_weight_mode": None, "loss_weights": None}
@@ -504,7 +504,7 @@ def _single_output(value: Any, key: str, where: str) -> Any:
 def optimizer_config(optimizer: Any, writer: Writer, where: str) -> dict[str, Any]:
     """An ``{"class_name", "config"}`` optimizer entry in Keras 3's form.
 
-    Example:
+    Examples:
         >>> optimizer_config({"class_name": "Custom>RMSprop", "config": {"name": "RMSprop",
         ...     "learning_rate": 0.001, "use_ema": False, "ema_momentum": 0.99,
         ...     "ema_overwrite_frequency": 100, "jit_compile": False, "is_legacy_optimizer": False,

@@ -170,7 +170,7 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
             cannot reproduce (:class:`~minikeras.saving.safe_h5.ModelFileError` for a
             damaged or unreadable file).
 
-    Example:
+    Examples:
         >>> Sequential([Dense(2, input_dim=3)]).save(tmp_dir / "m.h5")
         >>> load_model(tmp_dir / "m.h5", compile=False).layers[0].units
         2
@@ -229,7 +229,7 @@ def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False, by_name
     Raises:
         ValueError: If a layer does not fit (nothing is changed then).
 
-    Example:
+    Examples:
         >>> model = Sequential([Input((3,)), Dense(2, name="a"), Dense(1, name="b")])
         >>> model.save_weights(tmp_dir / "w.h5")
         >>> other = Sequential([Input((3,)), Dense(2, name="a"), Dense(4, name="c")])
@@ -255,7 +255,7 @@ def saved_layers(group: Any) -> list[tuple[str, list[tuple[str, Any]]]]:
 
     Reads names and opens datasets (refusing links to other files) without reading data.
 
-    Example:
+    Examples:
         >>> import h5py
         >>> Sequential([Input((3,)), Dense(2, name="d")]).save_weights(tmp_dir / "w.h5")
         >>> with h5py.File(tmp_dir / "w.h5", "r") as f:
@@ -279,7 +279,7 @@ def load_weights_from_group(model: Any, group: Any, skip_mismatch: bool = False,
     ``by_name``, by name. Every pair is checked and every array read before any
     weight is assigned, so a failure leaves the model unchanged.
 
-    Example:
+    Examples:
         >>> import h5py
         >>> model = Sequential([Input((3,)), Dense(2)])
         >>> model.save_weights(tmp_dir / "w.h5")

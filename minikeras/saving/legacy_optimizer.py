@@ -85,7 +85,7 @@ def restore(model: Any, group: Any, writer: Writer, label: str) -> None:
     Raises:
         ModelFileError: If the group is damaged or holds something that is not numbers.
 
-    Example:
+    Examples:
         >>> import h5py
         >>> from minikeras.saving.legacy_config import detect_writer
         >>> model = Sequential([Input((3,)), Dense(2)])

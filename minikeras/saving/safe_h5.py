@@ -150,7 +150,7 @@ def declared_shape(dataset: Any, what: str = "array") -> tuple[int, ...]:
     Raises:
         ModelFileError: If ``dataset`` is a group or has no dataspace.
 
-    Example:
+    Examples:
         >>> import h5py
         >>> with h5py.File(tmp_dir / "a.h5", "w") as f:
         ...     declared_shape(f.create_dataset("a", shape=(2, 3), dtype="f4"))

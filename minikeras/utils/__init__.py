@@ -18,7 +18,7 @@ def set_random_seed(seed: int) -> None:
     The same seed gives bit-identical weight initialization, shuffling and
     therefore training runs.
 
-    Example:
+    Examples:
         >>> set_random_seed(42)
     """
     _random.set_seed(seed)
@@ -27,7 +27,7 @@ def set_random_seed(seed: int) -> None:
 def to_categorical(y: Any, num_classes: int | None = None, dtype: str = "float32") -> np.ndarray:
     """One-hot encodes integer class labels.
 
-    Example:
+    Examples:
         >>> to_categorical([0, 2], num_classes=3).tolist()
         [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
     """

@@ -27,7 +27,7 @@ class HDF5Matrix:
         end: Row after the last one (``None``: the end of the dataset).
         normalizer: Function applied to every block of rows read, e.g. ``lambda x: x / 255``.
 
-    Example:
+    Examples:
         >>> import os, tempfile, h5py
         >>> path = os.path.join(tempfile.mkdtemp(), "data.h5")
         >>> with h5py.File(path, "w") as f:

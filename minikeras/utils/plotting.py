@@ -67,7 +67,7 @@ def plot_history(history: Any, keys: Sequence[str] | None = None, title: str | N
         ImportError: If matplotlib is not installed, saying how to install it.
         ValueError: If a requested key was not logged.
 
-    Example:
+    Examples:
         >>> history = {"loss": [0.9, 0.5, 0.4], "val_loss": [1.0, 0.7, 0.6]}
         >>> figure = plot_history(history)            # doctest: +SKIP
         >>> figure.savefig("curves.png")              # doctest: +SKIP
@@ -120,7 +120,7 @@ def plot_gradient_norms(history: Any, weight: str = "kernel", title: str | None 
         ImportError: If matplotlib is not installed, saying how to install it.
         ValueError: If no gradient norms were logged.
 
-    Example:
+    Examples:
         >>> logs = {"grad_norm/dense/kernel": [1e-4, 2e-4], "grad_norm/dense_1/kernel": [0.1, 0.08]}
         >>> figure = plot_gradient_norms(logs)        # doctest: +SKIP
     """

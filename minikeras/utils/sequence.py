@@ -28,7 +28,7 @@ class Sequence:
             because batches are loaded in threads.
         max_queue_size: How many batches the workers may load ahead.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> class Squares(Sequence):
         ...     def __len__(self):
@@ -37,7 +37,8 @@ class Sequence:
         ...         x = np.full((2, 1), float(index))
         ...         return x, x ** 2
         >>> data = Squares()
-        >>> len(data), data[2][1].ravel().tolist()
+        >>> x, y = data[2]
+        >>> len(data), y.ravel().tolist()
         (3, [4.0, 4.0])
     """
 
