@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench interop docs clean
+.PHONY: demo test lint examples bench interop docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_mlp.py --output benchmarks/results.json
 	$(BIN)/python benchmarks/bench_h5_memory.py --output benchmarks/results.json
+
+# The example scripts, with their optional extras (scikit-learn, mnist1d) installed, so that
+# no smoke test is skipped; `make test` runs those it can without the extras.
+examples: $(VENV)/.installed-test
+	$(BIN)/python -m pip install --quiet -e ".[examples]"
+	$(BIN)/python -m pytest tests/test_examples.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check minikeras tests examples benchmarks conftest.py
