@@ -86,12 +86,15 @@ def pop_legacy_kwarg(
     return convert(value) if convert is not None else value
 
 
-def check_finite(array: np.ndarray, what: str, *, chunk_rows: int = 8192) -> None:
+def check_finite(array: np.ndarray, what: str, *, chunk_rows: int = 8192,
+                 row_of: Callable[[int], int] | None = None) -> None:
     """Raises ``ValueError`` if ``array`` holds NaN or infinity.
 
     Works in chunks of rows: the sum of a chunk is finite exactly when every value
     is, unless finite values overflow it, in which case the chunk is checked value
-    by value. This reads the data once without a full-size temporary.
+    by value. This reads the data once without a full-size temporary. ``row_of``
+    maps a row of ``array`` to the row number the message gives (e.g. its row in a
+    whole dataset when ``array`` is one batch of it).
     """
     if array.dtype.kind not in "fc":
         return
@@ -107,6 +110,8 @@ def check_finite(array: np.ndarray, what: str, *, chunk_rows: int = 8192) -> Non
         finite_rows = np.isfinite(block).all(axis=1)
         if not finite_rows.all():
             bad = start + int(np.flatnonzero(~finite_rows)[0])
+            if row_of is not None:
+                bad = row_of(bad)
             raise ValueError(
                 f"{what} contains NaN or infinite values (first at row {bad}). "
                 "Remove or impute them before training, e.g. with np.nan_to_num."

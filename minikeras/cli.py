@@ -25,20 +25,20 @@ Example:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import os
 import re
 import sys
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from minikeras._validation import shape_str
 from minikeras.saving import keras_archive, safe_h5
 from minikeras.saving._files import file_kind
 from minikeras.saving._files import h5py_module as _h5py
+from minikeras.saving.api import hdf5_layout
 
 PROG = "minikeras"
 _MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -119,17 +119,6 @@ def _attr_summary(obj: Any, name: str) -> str:
 
 
 # -- telling files apart ---------------------------------------------------------------------
-def _h5_layout(f: Any) -> str:
-    """``"model"``, ``"legacy-weights"``, ``"keras3-weights"`` or ``"other"`` from a file's contents."""
-    if "model_config" in f.attrs:
-        return "model"
-    if "layer_names" in f.attrs or "layer_names0" in f.attrs:
-        return "legacy-weights"
-    if any(safe_h5.has(f, name) for name in ("layers", "vars", "_layer_checkpoint_dependencies")):
-        return "keras3-weights"
-    return "other"
-
-
 _LAYOUT_NAMES = {"model": "legacy HDF5 model", "legacy-weights": "legacy HDF5 weights only",
                  "keras3-weights": "Keras 3 .weights.h5, weights only", "other": "HDF5 file"}
 
@@ -208,7 +197,7 @@ def _load(path: str, compile: bool) -> Any:
 
 def _summary_h5(path: str, out: Print) -> None:
     with safe_h5.open_h5(path) as f:
-        layout = _h5_layout(f)
+        layout = hdf5_layout(f)
         writer = _writer(_root_attrs(f))
         if layout != "model":
             _weights_listing(f, path, layout, writer, out)
@@ -274,9 +263,9 @@ def _dataset_at(group: Any, path: str) -> Any:
 
 def _summary_keras(path: str, out: Print) -> None:
     label = repr(os.path.basename(path))
-    with _open_zip(path) as zf:
-        metadata = _member_json(zf, keras_archive.METADATA, label) if _has_member(zf, keras_archive.METADATA) else {}
-        config = _member_json(zf, keras_archive.CONFIG, label)
+    with keras_archive.open_archive(path) as zf:
+        metadata = _optional_json(zf, keras_archive.METADATA, label) or {}
+        config = keras_archive.read_json(zf, keras_archive.CONFIG, label)
         weights = keras_archive.read_member(zf, keras_archive.WEIGHTS, keras_archive.MAX_WEIGHTS_BYTES, label)
     with safe_h5.open_h5(io.BytesIO(weights), filename=f"{os.path.basename(path)}/{keras_archive.WEIGHTS}") as f:
         state = _stored_step(f, "keras3-weights")
@@ -334,7 +323,7 @@ def run_convert(source: str, target: str, overwrite: bool = False, out: Print = 
         raise CommandError(f"{target!r} already exists; pass --overwrite to replace it.")
     if file_kind(source) == "hdf5":
         with safe_h5.open_h5(source) as f:
-            layout = _h5_layout(f)
+            layout = hdf5_layout(f)
         if layout != "model":
             raise CommandError(f"{source!r} holds {_LAYOUT_NAMES[layout]}, not a model: there is no "
                                "architecture to convert. Build the model in code, load_weights() it and save it.")
@@ -398,7 +387,7 @@ def _list_h5(f: Any, out: Print) -> None:
 
 def _inspect_keras(path: str, out: Print) -> None:
     label = repr(os.path.basename(path))
-    with _open_zip(path) as zf:
+    with keras_archive.open_archive(path) as zf:
         infos = zf.infolist()
         out(f"File: {path} (Keras 3 .keras archive, {os.path.getsize(path):,} bytes)")
         out("Members:")
@@ -410,9 +399,9 @@ def _inspect_keras(path: str, out: Print) -> None:
             if info.flag_bits & 0x1:
                 how += ", encrypted"
             out(f"  {info.filename:<{width}}  {info.file_size:>12,} bytes  ({how})")
-        metadata = _member_json(zf, keras_archive.METADATA, label) if _has_member(zf, keras_archive.METADATA) else None
+        metadata = _optional_json(zf, keras_archive.METADATA, label)
         weights = (keras_archive.read_member(zf, keras_archive.WEIGHTS, keras_archive.MAX_WEIGHTS_BYTES, label)
-                   if _has_member(zf, keras_archive.WEIGHTS) else None)
+                   if keras_archive.member(zf, keras_archive.WEIGHTS) else None)
     if isinstance(metadata, dict):
         out(f"{keras_archive.METADATA}:")
         for key, value in metadata.items():
@@ -431,28 +420,14 @@ def run_inspect(path: str, out: Print = print) -> None:
         _inspect_keras(path, out)
         return
     with safe_h5.open_h5(path) as f:
-        out(f"File: {path} ({_LAYOUT_NAMES[_h5_layout(f)]}, {os.path.getsize(path):,} bytes)")
+        out(f"File: {path} ({_LAYOUT_NAMES[hdf5_layout(f)]}, {os.path.getsize(path):,} bytes)")
         _list_h5(f, out)
 
 
 # -- archives --------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _open_zip(path: str) -> Iterator[zipfile.ZipFile]:
-    try:
-        zf = zipfile.ZipFile(path, "r")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as err:
-        raise safe_h5.ModelFileError(f"Cannot read {path!r}: it is not a valid .keras archive ({err}).") from None
-    with zf:
-        yield zf
-
-
-def _has_member(zf: zipfile.ZipFile, name: str) -> bool:
-    return name in zf.NameToInfo
-
-
-def _member_json(zf: zipfile.ZipFile, name: str, label: str) -> Any:
-    data = keras_archive.read_member(zf, name, safe_h5.MAX_ATTRIBUTE_BYTES, label)
-    return safe_h5.parse_json(data, f"{name!r} in {label}")
+def _optional_json(zf: zipfile.ZipFile, name: str, label: str) -> Any:
+    """The parsed JSON member ``name``, or ``None`` if the archive has none."""
+    return keras_archive.read_json(zf, name, label) if keras_archive.member(zf, name) else None
 
 
 # -- command line ----------------------------------------------------------------------------

@@ -288,23 +288,6 @@ def _check_layer(layer: Layer, x: Any, y: Any, sample_weight: Any, compare: _Com
 
 # -- models -------------------------------------------------------------------------------
 
-class _GradientRecorder:
-    """Stands in for the optimizer during the check: keeps the gradients, changes nothing."""
-
-    def __init__(self) -> None:
-        self.grads: list[np.ndarray] | None = None
-
-    def apply(self, variables: list[Any]) -> None:
-        self.grads = [np.array(v.grad, dtype=np.float64) for v in variables]
-
-
-class _NoMetrics:
-    """Stands in for the compiled metrics during the check, so their state is untouched."""
-
-    def update_state(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-
 def _check_model(model: Any, x: Any, y: Any, sample_weight: Any, compare: _Comparer) -> list[ArrayCheck]:
     model._assert_compiled("check_gradients")
     if y is None:
@@ -314,25 +297,16 @@ def _check_model(model: Any, x: Any, y: Any, sample_weight: Any, compare: _Compa
         )
     _float_batch(x, f"check_gradients() of model '{model.name}'")
     stack = model._stack()
-    saved = {
-        "dtype": model.dtype, "optimizer": model.optimizer, "_compile_metrics": model._compile_metrics,
-    }
-    if hasattr(model, "_gradient_watchers"):
-        saved["_gradient_watchers"] = model._gradient_watchers
+    dtype = model.dtype
     need_input_grad = [layer.need_input_grad for layer in stack]
     # A check from inside fit() (a callback) must leave fit's prepared step as it was.
     prepared = hasattr(model, "_train_vars")
     try:
         model.dtype = "float64"
-        if "_gradient_watchers" in saved:
-            model._gradient_watchers = []  # callbacks watching a fit() see nothing of the check
         data = model._data(x, y, sample_weight, "check_gradients")
         xb, yb, wb = next(data.batches(len(data)))
         stack = model._stack()
-        with _float64_copies(stack), _without_constraints(model.trainable_weights):
-            recorder = _GradientRecorder()
-            model.optimizer = recorder
-            model._compile_metrics = _NoMetrics()
+        with _float64_copies(stack):
             model._prepare_training()
             weights = list(model._train_vars)
             if not weights:
@@ -342,11 +316,12 @@ def _check_model(model: Any, x: Any, y: Any, sample_weight: Any, compare: _Compa
                 )
 
             def loss() -> float:
+                # The forward and backward pass of a training step, without the update.
                 with _random.training_scope(compare.seed):
-                    return float(model._train_step(xb, yb, wb))
+                    return float(model._compute_gradients(xb, yb, wb)[0])
 
             loss()
-            grads = recorder.grads
+            grads = [np.array(v.grad, dtype=np.float64) for v in weights]
 
             def directional(arr: np.ndarray, idx: tuple[int, ...], eps: float) -> float:
                 plus, minus = _shifted(arr, idx, eps, loss)
@@ -354,8 +329,7 @@ def _check_model(model: Any, x: Any, y: Any, sample_weight: Any, compare: _Compa
 
             return [compare(v.path, g, v.value, directional) for v, g in zip(weights, grads)]
     finally:
-        for name, value in saved.items():
-            setattr(model, name, value)
+        model.dtype = dtype
         if prepared:
             model._prepare_training()
         for layer, flag in zip(stack, need_input_grad):
@@ -434,18 +408,6 @@ def _float64_copies(layers: list[Layer]) -> Iterator[None]:
             layer.dtype = dtype
             for var, value, grad in variables:
                 var.value, var.grad = value, grad
-
-
-@contextlib.contextmanager
-def _without_constraints(variables: list[Any]) -> Iterator[None]:
-    saved = [(v, v.constraint) for v in variables]
-    try:
-        for var, _ in saved:
-            var.constraint = None
-        yield
-    finally:
-        for var, constraint in saved:
-            var.constraint = constraint
 
 
 def _float_batch(x: Any, owner: str) -> np.ndarray:

@@ -241,7 +241,7 @@ class ArrayData:
             block = src[rows]
         elif isinstance(rows, slice):
             block = np.asarray(src[rows])
-            _check_read(block, self._what[name], src, np.arange(rows.start, rows.start + len(block)))
+            _check_read(block, self._what[name], src, rows)
         else:
             # Disk formats read increasing rows fastest (h5py requires it): read them sorted,
             # then put them back in the shuffled order.
@@ -271,22 +271,16 @@ class ArrayData:
         return out
 
 
-def _check_read(block: np.ndarray, what: str, src: Any, rows: np.ndarray) -> None:
-    """Raises ``ValueError`` if rows ``rows`` read from ``src`` hold NaN or infinity.
+def _check_read(block: np.ndarray, what: str, src: Any, rows: slice | np.ndarray) -> None:
+    """Raises ``ValueError`` if ``rows`` read from ``src`` hold NaN or infinity.
 
     The message names the first bad row by its index in the whole on-disk array.
     """
-    try:
-        check_finite(block, what)
-    except ValueError:
-        finite = np.isfinite(block.reshape(len(block), -1)).all(axis=1)
-        row = int(rows[int(np.flatnonzero(~finite)[0])])
-        if isinstance(src, RowRange):
-            row += src.start
-        raise ValueError(
-            f"{what} contains NaN or infinite values (first at row {row}). "
-            "Remove or impute them before training, e.g. with np.nan_to_num."
-        ) from None
+    offset = src.start if isinstance(src, RowRange) else 0
+    if isinstance(rows, slice):
+        check_finite(block, what, row_of=lambda i: offset + rows.start + i)
+    else:
+        check_finite(block, what, row_of=lambda i: offset + int(rows[i]))
 
 
 def _batch_shuffled_order(n: int, batch_size: int, rng: np.random.Generator) -> np.ndarray:

@@ -241,7 +241,12 @@ class Trainer:
             x = layer.call(x, training=training)
         return x
 
-    def _train_step(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> float:
+    def _compute_gradients(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> tuple[float, np.ndarray]:
+        """Forward and backward pass of one training step: fills every trainable weight's ``grad``.
+
+        Returns the loss (regularization penalties included) and the model's output.
+        Nothing is updated; the layers keep their caches until ``clear_cache``.
+        """
         stack = self._stack()
         penalties = self._penalties
         if penalties is None:
@@ -268,13 +273,17 @@ class Trainer:
         if penalties is not None:
             penalties.add_weight_gradients()
             penalties.clear()
+        return loss_value, out
+
+    def _train_step(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> float:
+        loss_value, out = self._compute_gradients(x, y, w)
         for watch in self._gradient_watchers:
             watch(x, self._train_vars)  # the optimizer's update overwrites the gradients
         self.optimizer.apply(self._train_vars)
         for var in self._constrained:
             var.apply_constraint()
         self._compile_metrics.update_state(y, out, w)
-        for layer in stack:
+        for layer in self._stack():
             layer.clear_cache()
         return loss_value
 
@@ -392,8 +401,7 @@ class Trainer:
             data.sample_weight = _class_weight_to_sample_weight(class_weight, data.y, data.sample_weight,
                                                                 self.output_shape, self.dtype, "fit()")
         prep = self._batch_prep(data, "fit", class_weight=class_weight)
-        first_y = data.y if isinstance(data, ArrayData) else as_array(data.first[1], "y")
-        self._resolve_metrics(tuple(first_y.shape))
+        self._resolve_metrics(_target_shape(data))
         self._prepare_training()
 
         train_epochs = Epochs(data, batch_size, steps_per_epoch, shuffle)
@@ -597,8 +605,7 @@ class Trainer:
             _warn_unused_batch_size("evaluate()", "batch_size", batch_size, data)
         batch_size = (_spread(data, steps) if batch_size is None
                       else check_positive_int("evaluate()", "batch_size", batch_size))
-        first_y = data.y if isinstance(data, ArrayData) else as_array(data.first[1], "y")
-        self._resolve_metrics(tuple(first_y.shape))
+        self._resolve_metrics(_target_shape(data))
         epochs = Epochs(data, batch_size, steps)
         cb_list = list(callbacks or [])
         if verbose:
@@ -810,6 +817,11 @@ def _class_weight_to_sample_weight(class_weight: Any, y: np.ndarray, sample_weig
     if sample_weight is not None:
         weights *= np.asarray(sample_weight, dtype=dtype)
     return weights
+
+
+def _target_shape(data: Any) -> tuple[int, ...]:
+    """The shape of the targets: all of them for arrays, the first batch's for other sources."""
+    return tuple((data.y if isinstance(data, ArrayData) else as_array(data.first[1], "y")).shape)
 
 
 def _optional_positive_int(name: str, value: Any, caller: str = "fit()") -> int | None:

@@ -21,6 +21,26 @@ _SUFFIX_HELP = (
 )
 
 
+def hdf5_layout(f: Any) -> str:
+    """What an open HDF5 file holds: ``"model"`` (a legacy ``.h5`` model), ``"legacy-weights"``
+    (``save_weights`` to ``.h5``), ``"keras3-weights"`` (a ``.weights.h5`` file) or ``"other"``."""
+    if "model_config" in f.attrs:
+        return "model"
+    if _has_legacy_weight_names(f):
+        return "legacy-weights"
+    if _has_keras3_weight_groups(f):
+        return "keras3-weights"
+    return "other"
+
+
+def _has_legacy_weight_names(f: Any) -> bool:
+    return "layer_names" in f.attrs or "layer_names0" in f.attrs
+
+
+def _has_keras3_weight_groups(f: Any) -> bool:
+    return any(safe_h5.has(f, name) for name in ("layers", "vars", "_layer_checkpoint_dependencies"))
+
+
 def _path(filepath: Any, caller: str) -> str:
     try:
         return os.fspath(filepath)
@@ -150,8 +170,8 @@ def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False, by_name
         keras_archive.load_weights(model, path, skip_mismatch=skip_mismatch)
         return
     with safe_h5.open_h5(path) as f:
-        legacy = "layer_names" in f.attrs or "layer_names0" in f.attrs or safe_h5.has(f, "model_weights")
-        keras3 = any(safe_h5.has(f, name) for name in ("layers", "vars", "_layer_checkpoint_dependencies"))
+        legacy = _has_legacy_weight_names(f) or safe_h5.has(f, "model_weights")
+        keras3 = _has_keras3_weight_groups(f)
     if not legacy and not keras3:
         raise ValueError(
             f"{path!r} holds no layer weights. load_weights() reads files written by "

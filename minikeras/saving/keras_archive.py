@@ -104,7 +104,8 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, O
 
 
 @contextlib.contextmanager
-def _archive(path: str) -> Iterator[zipfile.ZipFile]:
+def open_archive(path: str) -> Iterator[zipfile.ZipFile]:
+    """Opens a ``.keras`` archive for reading; a damaged one raises ``ModelFileError``."""
     label = repr(os.path.basename(path))
     try:
         zf = zipfile.ZipFile(path, "r")
@@ -117,7 +118,8 @@ def _archive(path: str) -> Iterator[zipfile.ZipFile]:
         yield zf
 
 
-def _member(zf: zipfile.ZipFile, name: str) -> zipfile.ZipInfo | None:
+def member(zf: zipfile.ZipFile, name: str) -> zipfile.ZipInfo | None:
+    """The member ``name`` of the archive, or ``None`` if there is none."""
     try:
         return zf.getinfo(name)
     except KeyError:
@@ -141,7 +143,7 @@ def read_member(zf: zipfile.ZipFile, name: str, limit: int, label: str) -> bytes
         ...     json.loads(read_member(zf, "config.json", 1 << 20, "m.keras"))["class_name"]
         'Sequential'
     """
-    info = _member(zf, name)
+    info = member(zf, name)
     if info is None:
         raise safe_h5.ModelFileError(f"{label} has no member {name!r}.")
     if info.is_dir():
@@ -169,7 +171,8 @@ def read_member(zf: zipfile.ZipFile, name: str, limit: int, label: str) -> bytes
     return data
 
 
-def _read_json(zf: zipfile.ZipFile, name: str, label: str) -> Any:
+def read_json(zf: zipfile.ZipFile, name: str, label: str) -> Any:
+    """Reads and parses a JSON member (``config.json``, ``metadata.json``) within the size limit."""
     data = read_member(zf, name, safe_h5.MAX_ATTRIBUTE_BYTES, label)
     return safe_h5.parse_json(data, f"{name!r} in {label}")
 
@@ -177,11 +180,11 @@ def _read_json(zf: zipfile.ZipFile, name: str, label: str) -> Any:
 def _read_archive(path: str, need_config: bool) -> tuple[Any, bytes]:
     """Returns ``(config, weights)`` of an archive (``config`` is ``None`` unless needed)."""
     label = repr(os.path.basename(path))
-    with _archive(path) as zf:
-        missing = [n for n in ((CONFIG, WEIGHTS) if need_config else (WEIGHTS,)) if _member(zf, n) is None]
+    with open_archive(path) as zf:
+        missing = [n for n in ((CONFIG, WEIGHTS) if need_config else (WEIGHTS,)) if member(zf, n) is None]
         if missing:
             hint = ""
-            if WEIGHTS in missing and _member(zf, "model.weights.npz") is not None:
+            if WEIGHTS in missing and member(zf, "model.weights.npz") is not None:
                 hint = (" It stores its weights as 'model.weights.npz', which minikeras does not read; "
                         "save the model again with Keras's default weights format (HDF5).")
             raise safe_h5.ModelFileError(
@@ -189,11 +192,11 @@ def _read_archive(path: str, need_config: bool) -> tuple[Any, bytes]:
                 f"{hint} A .keras archive written by model.save() holds config.json, metadata.json and "
                 "model.weights.h5."
             )
-        if _member(zf, METADATA) is not None:
-            metadata = _read_json(zf, METADATA, label)
+        if member(zf, METADATA) is not None:
+            metadata = read_json(zf, METADATA, label)
             if not isinstance(metadata, dict):
                 raise safe_h5.ModelFileError(f"'metadata.json' in {label} is not a JSON object. The archive is damaged.")
-        config = _read_json(zf, CONFIG, label) if need_config else None
+        config = read_json(zf, CONFIG, label) if need_config else None
         weights = read_member(zf, WEIGHTS, MAX_WEIGHTS_BYTES, label)
     return config, weights
 
